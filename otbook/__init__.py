@@ -1,0 +1,5 @@
+__version__ = "0.1.0"
+
+# The favourites, re-exported under POT's and GeomLoss's names (`import otbook as ot`).
+from . import utils
+from .utils import unif, dist
