@@ -83,3 +83,31 @@ def test_flagged_cells_hold_no_imports(nb):
         src = ''.join(c['source'])
         if c['cell_type'] == 'code' and re.search(r'^#\|\s*(gpu|slow|pykeops)\b', src, re.M):
             assert not re.search(r'^\s*(import|from)\s+\w', src, re.M), f'flagged cell imports:\n{src}'
+
+
+def _write_nb(path: Path, cells):
+    nb = {'cells': [{'cell_type': 'code', 'execution_count': None, 'id': f'c{i}', 'metadata': {}, 'outputs': [],
+                     'source': src} for i, src in enumerate(cells)],
+          'metadata': {'kernelspec': {'display_name': 'python3', 'language': 'python', 'name': 'python3'}},
+          'nbformat': 4, 'nbformat_minor': 5}
+    path.write_text(json.dumps(nb))
+    return path
+
+
+def test_bridge_fails_on_a_failing_cell_and_honours_flags(tmp_path):
+    "The pytest bridge really fails a notebook with a failing cell, and skips only flagged cells"
+    from nbdev.test import test_nb as run_notebook
+    skip = ['notest', 'gpu', 'slow', 'pykeops']
+    bad = _write_nb(tmp_path / 'bad.ipynb', ['x = 1', 'assert x == 2'])
+    assert not run_notebook(bad, skip_flags=skip, showerr=False)[0]
+    flagged = _write_nb(tmp_path / 'flagged.ipynb', ['x = 1', '#| gpu\nassert False', '#| pykeops\nassert False'])
+    assert run_notebook(flagged, skip_flags=skip)[0]
+    assert not run_notebook(flagged, skip_flags=skip, force_flags=['pykeops'], showerr=False)[0]
+
+
+def test_quarto_config_is_valid():
+    "nbdev_docs still works where Quarto exists: a valid website config with offline math"
+    import yaml
+    cfg = yaml.safe_load((ROOT / 'nbs' / '_quarto.yml').read_text())
+    assert cfg['project']['type'] == 'website'
+    assert cfg['format']['html']['html-math-method'] == 'mathml'
