@@ -3,3 +3,4 @@ __version__ = "0.1.0"
 # The favourites, re-exported under POT's and GeomLoss's names (`import otbook as ot`).
 from . import utils
 from .utils import unif, dist
+from . import datasets, plot
