@@ -4,3 +4,5 @@ __version__ = "0.1.0"
 from . import utils
 from .utils import unif, dist
 from . import datasets, plot
+from . import fit
+from .fit import fit_model, gradient_flow
