@@ -6,3 +6,5 @@ from .utils import unif, dist
 from . import datasets, plot
 from . import fit
 from .fit import fit_model, gradient_flow
+from . import exact
+from .exact import emd, emd2, emd_1d, emd2_1d, wasserstein_1d

@@ -1,0 +1,227 @@
+"""otbook.exact against POT (test-only oracle), brute force and finite differences; bad input; the seed script."""
+import itertools, re, warnings
+from pathlib import Path
+
+import numpy as np
+import ot as pot
+import pytest
+import torch
+
+import otbook
+from otbook.exact import emd, emd2, emd_1d, emd2_1d, wasserstein_1d, MAX_ITER_MSG
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def sqcost(x, y):
+    return ((x[:, None] - y[None]) ** 2).sum(-1)
+
+
+def problem(rng, n, m, uniform=False, integer=False):
+    "A random 2-D problem: weights a, b and squared euclidean costs C"
+    a = np.full(n, 1 / n) if uniform else rng.dirichlet(np.ones(n))
+    b = np.full(m, 1 / m) if uniform else rng.dirichlet(np.ones(m))
+    C = sqcost(rng.normal(size=(n, 2)), rng.normal(size=(m, 2)) + .5)
+    return a, b, np.round(4 * C) if integer else C
+
+
+def assert_optimal(a, b, C, P, log, tol=1e-12):
+    "Marginals, dual feasibility, complementary slackness and centring of an emd result"
+    u, v = log['u'], log['v']
+    np.testing.assert_allclose(P.sum(1), a, rtol=0, atol=tol)
+    np.testing.assert_allclose(P.sum(0), b, rtol=0, atol=tol)
+    assert (P >= 0).all()
+    assert (u[:, None] + v[None] <= C + tol * max(1, C.max())).all()
+    np.testing.assert_allclose((u[:, None] + v[None] - C)[P > 0], 0, atol=tol * max(1, C.max()))
+    np.testing.assert_allclose(a @ u, b @ v, rtol=1e-10, atol=tol)
+
+
+@pytest.mark.parametrize('seed', range(60))
+def test_matches_pot(seed):
+    rng = np.random.default_rng(seed)
+    n, m = rng.integers(5, 60, size=2)
+    a, b, C = problem(rng, n, m, uniform=seed % 2 == 0, integer=seed % 5 == 0)
+    P, log = emd(a, b, C, log=True)
+    np.testing.assert_allclose(log['cost'], pot.emd2(a, b, C), rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(emd2(a, b, C), log['cost'], rtol=1e-14)
+    assert_optimal(a, b, C, P, log)
+    assert np.count_nonzero(P) <= n + m - 1
+
+
+@pytest.mark.parametrize('n', range(1, 8))
+def test_brute_force_permutations(n):
+    rng = np.random.default_rng(100 + n)
+    C = rng.uniform(size=(n, n))
+    best = min(C[np.arange(n), list(p)].sum() for p in itertools.permutations(range(n))) / n
+    np.testing.assert_allclose(emd2([], [], C), best, rtol=1e-13)
+    P = emd([], [], C)
+    assert ((P == 0) | np.isclose(P, 1 / n, rtol=0, atol=1e-15)).all()  # a permutation: a vertex
+
+
+def test_log_and_return_conventions():
+    rng = np.random.default_rng(0)
+    a, b, C = problem(rng, 7, 9)
+    P, log = emd(a, b, C, log=True)
+    _, log2 = pot.emd(a, b, C, log=True)
+    assert set(log) == set(log2) and log['result_code'] == 1 and log['warning'] is None
+    W, log = emd2(a, b, C, log=True, return_matrix=True)
+    assert isinstance(W, float) and np.array_equal(log['G'], P)
+    u, v = emd(a, b, C, log=True, center_dual=False)[1]['u'], emd(a, b, C, log=True)[1]['v']
+    assert not np.isclose(a @ u, b @ v)  # without centring the duals keep the solver's offset
+    np.testing.assert_allclose(emd2(list(a), list(b), C.tolist()), W)  # lists are accepted
+    np.testing.assert_allclose(emd2(a, b, C, 1, 100000), W)  # POT's positional order (processes, numItermax)
+
+
+def test_zero_weights_duplicates_and_scales():
+    rng = np.random.default_rng(1)
+    a, b, C = problem(rng, 30, 25)
+    a[[0, 3, 29]], b[[1, 2]] = 0, 0
+    a, b = a / a.sum(), b / b.sum()
+    C[15:] = C[:15]  # duplicate source points
+    P, log = emd(a, b, C, log=True)
+    assert_optimal(a, b, C, P, log)
+    np.testing.assert_allclose(log['cost'], pot.emd2(a, b, C), rtol=1e-12)
+    assert (P[a == 0] == 0).all() and (P[:, b == 0] == 0).all()
+    for scale in (1e-15, 1e-6, 1e6, 1e15):
+        np.testing.assert_allclose(emd2(a, b, scale * C), scale * log['cost'], rtol=1e-12)
+
+
+@pytest.mark.parametrize('huge', [1e8, pytest.param(1e15, marks=pytest.mark.xfail), pytest.param(1e30, marks=pytest.mark.xfail)])
+def test_huge_costs(huge):
+    "A block of forbidden pairs does not spoil the precision of the rest (POT's fails at 1e30)"
+    rng = np.random.default_rng(2)
+    a, b, C = problem(rng, 20, 20)
+    C[:6, :6] = huge
+    ref = pot.emd2(a, b, np.where(C == huge, 1e6, C))  # same optimum: the block is avoided either way
+    np.testing.assert_allclose(emd2(a, b, C), ref, rtol=1e-12)
+
+
+def test_degenerate_all_equal_costs():
+    for C in (np.zeros((4, 6)), np.ones((5, 5))):
+        P, log = emd([], [], C, log=True)
+        assert_optimal(np.full(C.shape[0], 1 / C.shape[0]), np.full(C.shape[1], 1 / C.shape[1]), C, P, log)
+    np.testing.assert_allclose(emd2([1.], [1.], [[3.]]), 3.)
+
+
+def test_mass_rescaling_and_unnormalised_weights():
+    rng = np.random.default_rng(3)
+    a, b, C = problem(rng, 10, 12)
+    np.testing.assert_allclose(emd2(5 * a, 5 * b, C), 5 * emd2(a, b, C), rtol=1e-12)
+    np.testing.assert_allclose(emd2(a, b * (1 + 5e-7), C), pot.emd2(a, b * (1 + 5e-7), C), rtol=1e-12)
+    assert emd2(a, b * 1.1, C, check_marginals=False) == pytest.approx(emd2(a, b, C), rel=1e-12)
+
+
+def test_max_iter_warns():
+    rng = np.random.default_rng(4)
+    a, b, C = problem(rng, 30, 30)
+    with pytest.warns(UserWarning, match=re.escape(MAX_ITER_MSG)):
+        W, log = emd2(a, b, C, numItermax=10, log=True)
+    assert log['result_code'] == 3 and log['warning'] == MAX_ITER_MSG
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        emd2(a, b, C)
+
+
+BAD = [
+    (dict(a=[.5, .5]), 'a has 2 weights but there are 3 points'),
+    (dict(b=[1.]), 'b has 1 weights but there are 4 points'),
+    (dict(a=[.5, .6, -.1]), 'a has negative weights'),
+    (dict(b=[np.nan, .5, .5, 0]), 'b contains NaN'),
+    (dict(a=[0., 0., 0.]), 'a must have a positive total mass'),
+    (dict(b=[.25, .25, .25, .26]), 'a and b must have the same total mass'),
+    (dict(M=-np.ones((3, 4))), 'M has negative entries'),
+    (dict(M=np.full((3, 4), np.inf)), 'M contains NaN or infinite'),
+    (dict(M=np.ones(4)), 'M must be 2-D'),
+    (dict(M=np.ones((3, 4, 1))), 'M must be 2-D'),
+    (dict(a=np.ones((3, 1)) / 3), 'a must be 1-D'),
+]
+
+
+@pytest.mark.parametrize('kw,msg', BAD, ids=[m for _, m in BAD])
+def test_bad_input(kw, msg):
+    args = dict(a=[], b=[], M=np.ones((3, 4)))
+    args.update(kw)
+    for f in (emd, emd2):
+        with pytest.raises(ValueError, match=re.escape(msg)):
+            f(args['a'], args['b'], args['M'])
+
+
+def test_torch_types_and_float32():
+    rng = np.random.default_rng(5)
+    a, b, C = problem(rng, 12, 9)
+    W = emd2(a, b, C)
+    for dtype in (torch.float32, torch.float64):
+        at, bt, Ct = (torch.tensor(z, dtype=dtype) for z in (a, b, C))
+        Wt, P = emd2(at, bt, Ct), emd(at, bt, Ct)
+        assert Wt.dtype == P.dtype == dtype and not P.requires_grad
+        tol = 1e-6 if dtype == torch.float32 else 1e-13
+        np.testing.assert_allclose(Wt.item(), W, rtol=tol)
+        np.testing.assert_allclose(P.sum(1).numpy(), at.numpy(), atol=tol)
+    Wt = emd2([], [], torch.tensor(C, dtype=torch.float32))  # uniform weights typed like M
+    assert Wt.dtype == torch.float32
+
+
+def test_gradcheck():
+    rng = np.random.default_rng(6)
+    a, b, C = problem(rng, 7, 6)
+    la, lb = (torch.tensor(np.log(z), requires_grad=True) for z in (a, b))
+    Ct = torch.tensor(C, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda la, lb, Ct: emd2(la.softmax(0), lb.softmax(0), Ct), (la, lb, Ct))
+    x, y = torch.tensor(rng.normal(size=(7, 2)), requires_grad=True), torch.tensor(rng.normal(size=(6, 2)))
+    assert torch.autograd.gradcheck(lambda x: emd2(torch.tensor(a), torch.tensor(b), otbook.dist(x, y)), (x,))
+
+
+@pytest.mark.parametrize('seed', range(5))
+def test_gradients_match_pot(seed):
+    rng = np.random.default_rng(10 + seed)
+    a, b, C = problem(rng, 15, 20)
+    grads = []
+    for f in (emd2, pot.emd2):
+        at, bt, Ct = (torch.tensor(z, requires_grad=True) for z in (a, b, C))
+        f(at, bt, Ct).backward()
+        grads.append((at.grad, bt.grad, Ct.grad))
+    for g, g2 in zip(*grads):
+        torch.testing.assert_close(g, g2, rtol=1e-9, atol=1e-11)
+
+
+def test_same_tensor_twice_gets_both_gradients():
+    a = torch.full((4,), .25, dtype=torch.float64, requires_grad=True)
+    C = torch.tensor(np.random.default_rng(7).uniform(size=(4, 4)))
+    emd2(a, a, C).backward()
+    _, log = emd2(a.detach().numpy(), a.detach().numpy(), C.numpy(), log=True)
+    u, v = log['u'], log['v']
+    np.testing.assert_allclose(a.grad.numpy(), u - u.mean() + v - v.mean(), atol=1e-14)
+
+
+@pytest.mark.parametrize('seed', range(10))
+def test_1d_against_general_solver(seed):
+    rng = np.random.default_rng(20 + seed)
+    n, m = rng.integers(1, 15, size=2)
+    x, y = rng.normal(size=n), rng.normal(size=m)
+    if seed % 3 == 0: x = np.round(x)  # ties
+    a, b = rng.dirichlet(np.ones(n)), rng.dirichlet(np.ones(m))
+    for metric, q in (('sqeuclidean', 2), ('minkowski', 3), ('cityblock', 1)):
+        C = np.abs(x[:, None] - y[None]) ** q
+        np.testing.assert_allclose(emd2_1d(x, y, a, b, metric, p=q), emd2(a, b, C), rtol=1e-11, atol=1e-14)
+        np.testing.assert_allclose(wasserstein_1d(x, y, a, b, p=q), emd2(a, b, C), rtol=1e-11, atol=1e-14)
+        G = emd_1d(x, y, a, b, metric, p=q)
+        np.testing.assert_allclose(G.sum(1), a, atol=1e-14)
+        np.testing.assert_allclose((G * C).sum(), emd2(a, b, C), rtol=1e-11, atol=1e-14)
+
+
+def test_1d_gradients():
+    rng = np.random.default_rng(30)
+    x, y = torch.tensor(rng.normal(size=8), requires_grad=True), torch.tensor(rng.normal(size=5))
+    la = torch.tensor(rng.normal(size=8), requires_grad=True)
+    assert torch.autograd.gradcheck(lambda x, la: wasserstein_1d(x, y, la.softmax(0), None, p=1.5), (x, la))
+    g = torch.autograd.grad(wasserstein_1d(x, y, p=2), x)[0]
+    g2 = torch.autograd.grad(pot.wasserstein_1d(x, y, p=2), x)[0]
+    torch.testing.assert_close(g, g2)
+
+
+def test_1d_bad_input():
+    with pytest.raises(ValueError, match='p must be >= 1'): wasserstein_1d([0.], [1.], p=0)
+    with pytest.raises(ValueError, match='v_weights has negative weights'): wasserstein_1d([0., 1.], [1., 2.], None, [1.5, -.5])
+    with pytest.raises(ValueError, match='x_b must be of shape'): emd_1d([0.], np.zeros((1, 2)))
+    with pytest.raises(ValueError, match='u_values contains NaN'): wasserstein_1d([np.nan], [1.])
+    with pytest.raises(ValueError, match='v_values has 2 columns but u_values has 3'): wasserstein_1d(np.zeros((2, 3)), np.zeros((2, 2)))
