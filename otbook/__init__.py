@@ -3,7 +3,7 @@ __version__ = "0.1.0"
 # The favourites, re-exported under POT's and GeomLoss's names (`import otbook as ot`).
 from . import utils
 from .utils import unif, dist
-from . import datasets, plot
+from . import datasets, plot, stochastic
 from . import fit
 from .fit import fit_model, gradient_flow
 from . import exact

@@ -1,0 +1,256 @@
+"""otbook.stochastic: dual values and plans vs POT, the optima vs independent references,
+POT's stochastic solvers draw for draw, bad input, and the POT gallery script run on otbook."""
+import sys
+
+import matplotlib
+import numpy as np
+import pytest
+import scipy.optimize
+import scipy.special
+import torch
+
+import ot as pot
+import ot.plot  # noqa: F401  (POT's module, stubbed below when the seed runs on POT)
+import otbook
+from otbook import stochastic as st
+from otbook.utils import dist
+
+matplotlib.use('Agg')
+
+
+def problem(seed, n=9, m=7):
+    rng = np.random.default_rng(seed)
+    a, b = rng.uniform(.2, 1, n), rng.uniform(.2, 1, m)
+    return a / a.sum(), b / b.sum(), dist(rng.normal(size=(n, 2)), rng.normal(size=(m, 2)) + 1)
+
+
+# --- dual objectives and plans -------------------------------------------------------------
+
+@pytest.mark.parametrize('seed', [0, 1, 2])
+@pytest.mark.parametrize('name', ['loss_dual_entropic', 'plan_dual_entropic', 'loss_dual_quadratic', 'plan_dual_quadratic'])
+def test_duals_match_pot(seed, name):
+    rng = np.random.default_rng(seed)
+    xs, xt = rng.normal(size=(8, 3)), rng.normal(size=(6, 3))
+    u, v = rng.normal(size=8), rng.normal(size=6)
+    ws, wt = rng.dirichlet(np.ones(8)), rng.dirichlet(np.ones(6))
+    for kw in (dict(reg=.4), dict(reg=1.3, ws=ws, wt=wt, metric='euclidean')):
+        want = getattr(pot.stochastic, name)(u, v, xs, xt, **kw)
+        np.testing.assert_allclose(getattr(st, name)(u, v, xs, xt, **kw), want, rtol=1e-10, atol=1e-13)
+        tkw = {k: torch.tensor(w) if isinstance(w, np.ndarray) else w for k, w in kw.items()}
+        got = getattr(st, name)(*map(torch.tensor, (u, v, xs, xt)), **tkw)
+        assert torch.is_tensor(got) and got.dtype == torch.float64
+        np.testing.assert_allclose(got.numpy(), want, rtol=1e-10, atol=1e-13)
+
+
+def test_dual_gradient_is_marginal_error():
+    a, b, M = problem(3)
+    for reg_type in st.REG_TYPES:
+        al = torch.randn(9, dtype=torch.float64, requires_grad=True)
+        be = torch.randn(7, dtype=torch.float64, requires_grad=True)
+        A, B, C = map(torch.tensor, (a, b, M))
+        ga, gb = torch.autograd.grad(st.dual_objective(al, be, A, B, C, .7, reg_type), (al, be))
+        P = st.dual_plan(al, be, A, B, C, .7, reg_type)
+        torch.testing.assert_close(ga, A - P.sum(1)); torch.testing.assert_close(gb, B - P.sum(0))
+
+
+# --- optima ---------------------------------------------------------------------------------
+
+def sinkhorn_log(a, b, M, reg, tol=1e-14, max_iter=100_000):
+    "Plain dense log-domain Sinkhorn: the entropic plan, independently of otbook"
+    f, g = np.zeros(len(a)), np.zeros(len(b))
+    for _ in range(max_iter):
+        f = -reg * scipy.special.logsumexp((g[None, :] - M) / reg, axis=1, b=b[None, :])
+        g = -reg * scipy.special.logsumexp((f[:, None] - M) / reg, axis=0, b=a[:, None])
+        P = np.outer(a, b) * np.exp((f[:, None] + g[None, :] - M) / reg)
+        if np.abs(P.sum(1) - a).sum() < tol: return P
+    raise RuntimeError('sinkhorn did not converge')
+
+
+@pytest.mark.parametrize('seed,reg', [(0, .05), (1, .3), (2, 2.)])
+def test_entropic_optimum_is_sinkhorn(seed, reg):
+    a, b, M = problem(seed, 15, 11)
+    P = sinkhorn_log(a, b, M, reg)
+    primal = (P * M).sum() + reg * (P * np.log(P / np.outer(a, b))).sum()
+    alpha, beta, log = st.solve_dual_lbfgs(a, b, M, reg, progress=False)
+    assert log['converged']
+    np.testing.assert_allclose(log['dual'][-1], primal - reg, rtol=1e-11)
+    Pd = st.dual_plan(*map(torch.tensor, (alpha, beta, a, b, M)), reg).numpy()
+    np.testing.assert_allclose(Pd, P, rtol=1e-4, atol=1e-7)
+    np.testing.assert_allclose(Pd.sum(1), a, atol=1e-7); np.testing.assert_allclose(Pd.sum(0), b, atol=1e-7)
+
+
+def quadratic_primal(a, b, M, reg):
+    "min <P,M> + reg sum P^2/(a b) over the plans, by SLSQP (one dependent marginal constraint dropped)"
+    n, m = M.shape; w = np.outer(a, b).ravel()
+    cons = [dict(type='eq', fun=lambda p: p.reshape(n, m).sum(1) - a),
+            dict(type='eq', fun=lambda p: p.reshape(n, m).sum(0)[:-1] - b[:-1])]
+    res = scipy.optimize.minimize(lambda p: (p @ M.ravel() + reg * (p ** 2 / w).sum(), M.ravel() + 2 * reg * p / w),
+                                  w, jac=True, method='SLSQP', bounds=[(0, None)] * (n * m), constraints=cons,
+                                  options=dict(ftol=1e-13, maxiter=1000))
+    assert res.success, res.message
+    return res.fun, res.x.reshape(n, m)
+
+
+@pytest.mark.parametrize('seed,reg', [(0, .02), (1, .2), (2, 1.)])
+def test_quadratic_optimum_is_primal(seed, reg):
+    a, b, M = problem(seed, 7, 5)
+    primal, P = quadratic_primal(a, b, M, reg)
+    alpha, beta, log = st.solve_dual_lbfgs(a, b, M, reg, 'quadratic', progress=False)
+    assert log['converged']
+    np.testing.assert_allclose(log['dual'][-1], primal, rtol=1e-9)
+    Pd = st.dual_plan(*map(torch.tensor, (alpha, beta, a, b, M)), reg, 'quadratic').numpy()
+    np.testing.assert_allclose(Pd, P, atol=1e-6)
+    np.testing.assert_allclose(Pd.sum(1), a, atol=1e-7); np.testing.assert_allclose(Pd.sum(0), b, atol=1e-7)
+
+
+def test_lbfgs_types_and_log():
+    a, b, M = problem(4)
+    alpha, beta, log = st.solve_dual_lbfgs(torch.tensor(a), None, torch.tensor(M, dtype=torch.float32), .5, progress=False)
+    assert alpha.dtype == beta.dtype == torch.float32 and alpha.shape == (9,) and beta.shape == (7,)
+    assert len(log['dual']) == len(log['err']) == log['n_iter'] and log['converged']
+    assert np.all(np.diff(log['dual']) > -1e-12)  # a monotone ascent
+
+
+# --- POT's stochastic solvers, draw for draw ------------------------------------------------
+
+@pytest.mark.parametrize('seed', [0, 3])
+def test_semi_dual_solvers_match_pot(seed):
+    a, b, M = problem(seed)
+    for ours, theirs, its in ((st.sag_entropic_transport, pot.stochastic.sag_entropic_transport, 2000),
+                              (st.averaged_sgd_entropic_transport, pot.stochastic.averaged_sgd_entropic_transport, 2000)):
+        np.testing.assert_allclose(ours(a, b, M, .3, its, random_state=seed),
+                                   theirs(a, b, M, .3, its, random_state=seed), rtol=1e-10, atol=1e-13)
+        rs1, rs2 = np.random.RandomState(seed), np.random.RandomState(seed)
+        np.testing.assert_allclose(ours(a, b, M, .3, 50, lr=.1, random_state=rs1), theirs(a, b, M, .3, 50, lr=.1, random_state=rs2), rtol=1e-10)
+        assert rs1.randint(1000) == rs2.randint(1000)  # the generators advanced alike
+    for method in ('sag', 'ASGD'):  # POT draws from the global generator here
+        np.random.seed(seed); P, lg = st.solve_semi_dual_entropic(a, b, M, .3, method, 1000, log=True)
+        np.random.seed(seed); Pp, lgp = pot.stochastic.solve_semi_dual_entropic(a, b, M, .3, method, 1000, log=True)
+        np.testing.assert_allclose(P, Pp, rtol=1e-10, atol=1e-15)
+        for k in ('alpha', 'beta'): np.testing.assert_allclose(lg[k], lgp[k], rtol=1e-10, atol=1e-13)
+
+
+@pytest.mark.parametrize('seed', [0, 5])
+def test_dual_sgd_matches_pot(seed):
+    a, b, M = problem(seed)
+    for o, t in zip(st.sgd_entropic_regularization(a, b, M, .3, 3, 300, .5, random_state=seed),
+                    pot.stochastic.sgd_entropic_regularization(a, b, M, .3, 3, 300, .5, random_state=seed)):
+        np.testing.assert_allclose(o, t, rtol=1e-10, atol=1e-13)
+    np.random.seed(seed); P = st.solve_dual_entropic(a, b, M, .3, 4, 500)
+    np.random.seed(seed); Pp = pot.stochastic.solve_dual_entropic(a, b, M, .3, 4, 500)
+    np.testing.assert_allclose(P, Pp, rtol=1e-10, atol=1e-15)
+    ga, gb = st.batch_grad_dual(a, b, M, .3, np.ones(9), np.ones(7), 2, np.array([0, 4]), np.array([1, 2]))
+    gpa, gpb = pot.stochastic.batch_grad_dual(a, b, M, .3, np.ones(9), np.ones(7), 2, np.array([0, 4]), np.array([1, 2]))
+    np.testing.assert_allclose(ga, gpa, rtol=1e-12); np.testing.assert_allclose(gb, gpb, rtol=1e-12)
+
+
+def test_solvers_tensor_in_tensor_out():
+    a, b, M = problem(6)
+    Mt = torch.tensor(M, dtype=torch.float32)
+    beta = st.sag_entropic_transport(a, b, Mt, .5, 100, random_state=0)
+    assert torch.is_tensor(beta) and beta.dtype == torch.float32
+    np.testing.assert_allclose(beta.numpy(), st.sag_entropic_transport(a, b, M, .5, 100, random_state=0), rtol=1e-6)
+    P, log = st.solve_semi_dual_entropic(torch.tensor(a), torch.tensor(b), Mt, .5, 'sag', 100, log=True, random_state=0)
+    assert torch.is_tensor(P) and torch.is_tensor(log['alpha']) and P.shape == (9, 7)
+
+
+# --- bad input --------------------------------------------------------------------------------
+
+def test_bad_input():
+    a, b, M = problem(7)
+    x, y = np.zeros((9, 2)), np.ones((7, 2))
+    with pytest.raises(ValueError, match='reg must be'): st.loss_dual_entropic(np.zeros(9), np.zeros(7), x, y, reg=-1)
+    with pytest.raises(ValueError, match='u and v have lengths'): st.plan_dual_quadratic(np.zeros(8), np.zeros(7), x, y)
+    with pytest.raises(ValueError, match='ws has 2 weights'): st.loss_dual_quadratic(np.zeros(9), np.zeros(7), x, y, ws=[.5, .5])
+    with pytest.raises(ValueError, match='metric must be one of'): st.plan_dual_entropic(np.zeros(9), np.zeros(7), x, y, metric='l7')
+    with pytest.raises(ValueError, match='reg_type must be one of'): st.solve_dual_lbfgs(a, b, M, 1., 'kl')
+    with pytest.raises(ValueError, match='M contains NaN'): st.solve_dual_lbfgs(a, b, M * np.nan, 1.)
+    with pytest.raises(ValueError, match='b has 3 weights'): st.sag_entropic_transport(a, b[:3], M, 1.)
+    with pytest.raises(ValueError, match='method must be one of'): st.solve_semi_dual_entropic(a, b, M, 1., 'sgd')
+    with pytest.raises(ValueError, match='batch_size must lie in'): st.solve_dual_entropic(a, b, M, 1., 0)
+    with pytest.raises(ValueError, match='numItermax must be a positive integer'): st.averaged_sgd_entropic_transport(a, b, M, 1., 2.5)
+    with pytest.raises(ValueError, match='a has negative weights'): st.solve_dual_entropic(-a, b, M, 1., 2)
+
+
+# --- the POT gallery script "Dual OT solvers for entropic and quadratic regularized OT with
+# Pytorch" (plot_dual_ot_pytorch.py, POT, MIT license), as a user runs it, plus the numpy seed.
+# Only its import lines change between the two runs.
+
+SEED_SCRIPT = '''
+np.random.seed(0)  # added: the script's data come from numpy's global generator
+torch.manual_seed(1)
+n_source_samples = 100
+n_target_samples = 100
+theta = 2 * np.pi / 20
+noise_level = 0.1
+Xs, ys = ot.datasets.make_data_classif('gaussrot', n_source_samples, nz=noise_level)
+Xt, yt = ot.datasets.make_data_classif('gaussrot', n_target_samples, theta=theta, nz=noise_level)
+Xt[yt == 2] *= 3
+Xt = Xt + 4
+pl.figure(1, (10, 5))
+pl.clf()
+pl.scatter(Xs[:, 0], Xs[:, 1], marker='+', label='Source samples')
+pl.scatter(Xt[:, 0], Xt[:, 1], marker='o', label='Target samples')
+pl.legend(loc=0)
+pl.title('Source and target distributions')
+xs = torch.tensor(Xs)
+xt = torch.tensor(Xt)
+for reg, loss_dual, plan_dual in ((0.5, ot.stochastic.loss_dual_entropic, ot.stochastic.plan_dual_entropic),
+                                  (0.01, ot.stochastic.loss_dual_quadratic, ot.stochastic.plan_dual_quadratic)):
+    u = torch.randn(n_source_samples, requires_grad=True)
+    v = torch.randn(n_source_samples, requires_grad=True)
+    optimizer = torch.optim.Adam([u, v], lr=1)
+    n_iter = 200
+    losses = []
+    for i in range(n_iter):
+        loss = -loss_dual(u, v, xs, xt, reg=reg)
+        losses.append(float(loss.detach()))
+        if i % 10 == 0:
+            print("Iter: {:3d}, loss={}".format(i, losses[-1]))
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+    pl.figure(2)
+    pl.plot(losses)
+    pl.grid()
+    pl.title('Dual objective (negative)')
+    pl.xlabel("Iterations")
+    G = plan_dual(u, v, xs, xt, reg=reg)
+    pl.figure(3, (10, 5))
+    pl.clf()
+    ot.plot.plot2D_samples_mat(Xs, Xt, G.detach().numpy(), alpha=0.1)
+    pl.scatter(Xs[:, 0], Xs[:, 1], marker='+', label='Source samples', zorder=2)
+    pl.scatter(Xt[:, 0], Xt[:, 1], marker='o', label='Target samples', zorder=2)
+    pl.legend(loc=0)
+    RESULTS.append((losses, G.detach().numpy()))
+'''
+
+
+def run_seed(imports):
+    import matplotlib.pyplot as pl
+    ns = {'RESULTS': []}
+    exec(imports, ns)
+    exec(SEED_SCRIPT, ns)
+    pl.close('all')
+    return ns['RESULTS']
+
+
+@pytest.fixture(scope='module')
+def seed_on_otbook():
+    return run_seed('import numpy as np\nimport matplotlib.pyplot as pl\nimport torch\nimport otbook as ot\nimport otbook.plot')
+
+
+def test_seed_script_numbers(seed_on_otbook, capsys):
+    (le, Ge), (lq, Gq) = seed_on_otbook
+    assert len(le) == len(lq) == 200
+    np.testing.assert_allclose([le[-1], lq[-1]], [-40.09624, -39.96920], atol=1e-4)
+    assert Ge.shape == Gq.shape == (100, 100) and (Gq == 0).mean() > .5  # the quadratic plan is sparse
+
+
+def test_seed_script_same_as_pot(seed_on_otbook, monkeypatch):
+    # POT draws one matplotlib line per plan entry (10,000 here): stub its plot, not its numbers
+    monkeypatch.setattr(pot.plot, 'plot2D_samples_mat', lambda *args, **kwargs: None)
+    theirs = run_seed('import numpy as np\nimport matplotlib.pyplot as pl\nimport torch\nimport ot\nimport ot.plot')
+    for (lo, Go), (lt, Gt) in zip(seed_on_otbook, theirs):
+        np.testing.assert_allclose(lo, lt, rtol=1e-9)
+        np.testing.assert_allclose(Go, Gt, rtol=1e-6, atol=1e-12)
