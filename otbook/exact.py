@@ -284,22 +284,21 @@ def _solve(a, b, C, max_iter, center_dual):
         u, v = u + c, v - c
     return P, cost, u, v, status
 
-# %% ../nbs/20_exact.ipynb #e8e7fa76
+# %% ../nbs/20_exact.ipynb #b52d0e1f
 def _check_inputs(a, b, M, check_marginals):
     "Validate `a`, `b`, `M`; return them as float64 numpy (b rescaled to a's mass) and the tensor the output imitates"
     ref = next((x for x in (a, b, M) if torch.is_tensor(x) and x.numel() > 0), None)
     check_same_device(a=a, b=b, M=M)
-    M = M if torch.is_tensor(M) else np.asarray(M, dtype=np.float64)
+    a, b, M = (x if x is None else np.asarray(to_numpy(x), dtype=np.float64) for x in (a, b, M))
     check_ndim(M, 'M', (2,))
-    if 0 in M.shape: raise ValueError(f"M must have at least one row and one column, got shape {tuple(M.shape)}")
+    if 0 in M.shape: raise ValueError(f"M must have at least one row and one column, got shape {M.shape}")
     check_finite(M, 'M')
     if (M < 0).any(): raise ValueError("M has negative entries: costs must be >= 0")
     a, b = check_weights(a, M.shape[0], 'a'), check_weights(b, M.shape[1], 'b')
-    a, b, C = (np.asarray(to_numpy(x), dtype=np.float64) for x in (a, b, M))
     sa, sb = a.sum(), b.sum()
     if check_marginals and abs(sa - sb) > 1e-6 * max(sa, sb):
         raise ValueError(f"a and b must have the same total mass, got {sa} and {sb}")
-    return a, b * (sa / sb), np.ascontiguousarray(C), ref
+    return a, b * (sa / sb), np.ascontiguousarray(M), ref
 
 # %% ../nbs/20_exact.ipynb #97cf97ae
 MAX_ITER_MSG = "numItermax reached before optimality. Try to increase numItermax."
