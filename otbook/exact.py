@@ -11,50 +11,51 @@ from numba import njit
 from .utils import check_ndim, check_finite, check_choice, check_weights, check_same_device, to_numpy, to_tensor, to_type_of
 
 # %% auto #0
-__all__ = ['PARENT', 'PRED', 'UP', 'THREAD', 'REV', 'SIZE', 'LAST', 'FLOW', 'PCOST', 'PI', 'KEY', 'TOL', 'MAX_ITER_MSG',
+__all__ = ['CACHE', 'PARENT', 'PRED', 'THREAD', 'REV', 'SIZE', 'LAST', 'FLOW', 'PCOST', 'PI', 'KEY', 'TOL', 'MAX_ITER_MSG',
            'METRICS_1D', 'emd', 'emd2', 'wasserstein_1d', 'emd_1d', 'emd2_1d']
 
-# %% ../nbs/20_exact.ipynb #63f78d41
-PARENT, PRED, UP, THREAD, REV, SIZE, LAST = range(7)  # rows of the integer tree array T
-FLOW, PCOST, PI, KEY = range(4)                         # rows of the float tree array F
+# %% ../nbs/20_exact.ipynb #e0dde0ee
+CACHE = True  # numba keeps the compiled solver on disk: the first compile takes seconds
+PARENT, PRED, THREAD, REV, SIZE, LAST = range(6)  # rows of the integer tree array T
+FLOW, PCOST, PI, KEY = range(4)                     # rows of the float tree array F
 TOL = 1e-13  # an arc enters if its reduced cost is below -TOL × (|C_ij| + |π_i| + |π_j|)
 
-# %% ../nbs/20_exact.ipynb #928137a7
-@njit(cache=True)
+# %% ../nbs/20_exact.ipynb #a42ab986
+@njit(cache=CACHE)
 def _link(T, u, v):
     "Make `v` follow `u` in the thread"
     T[THREAD, u], T[REV, v] = v, u
 
-@njit(cache=True)
+@njit(cache=CACHE)
 def _set_pi(F, w, p, supply):
     "Set the potential of node `w` to `p`, and its pricing key (see below)"
     F[PI, w] = p
     F[KEY, w] = p + TOL * abs(p) if supply else p - TOL * abs(p)
 
-@njit(cache=True)
+@njit(cache=CACHE)
 def _star_tree(a, b, A):
     "The initial basis: supply node i → root (flow a_i, cost 0), root → demand node j (flow b_j, cost A)"
     n, m = len(a), len(b)
     R = n + m
-    T, F = np.zeros((7, R + 1), np.int32), np.zeros((4, R + 1))
+    T, F = np.zeros((6, R + 1), np.int32), np.zeros((4, R + 1))
     for w in range(R):
         _link(T, w, w + 1)
-        T[PARENT, w], T[PRED, w], T[SIZE, w], T[LAST, w], T[UP, w] = R, n * m + w, 1, w, w < n
+        T[PARENT, w], T[PRED, w], T[SIZE, w], T[LAST, w] = R, n * m + w, 1, w
         F[FLOW, w], F[PCOST, w] = (a[w], 0.) if w < n else (b[w - n], A)
         _set_pi(F, w, F[PCOST, w], w < n)
     _link(T, R, 0)
     T[PARENT, R], T[PRED, R], T[SIZE, R], T[LAST, R] = -1, -1, R + 1, R - 1
     return T, F
 
-# %% ../nbs/20_exact.ipynb #69619dcb
-@njit(cache=True, fastmath=True)
+# %% ../nbs/20_exact.ipynb #96383ca8
+@njit(cache=CACHE, fastmath=True)
 def _run_min(Ci, w, j0, j1):
     "min over j0 ≤ j < j1 of (1+TOL)·C_ij − w_j (vectorised)"
     r = 1.7976931348623157e308
     for j in range(j0, j1): r = min(r, (1 + TOL) * Ci[j] - w[j])
     return r
 
-@njit(cache=True)
+@njit(cache=CACHE)
 def _run_argmin(Ci, w, j0, j1):
     "argmin over j0 ≤ j < j1 of (1+TOL)·C_ij − w_j"
     k, r = j0, (1 + TOL) * Ci[j0] - w[j0]
@@ -63,7 +64,7 @@ def _run_argmin(Ci, w, j0, j1):
         if x < r: k, r = j, x
     return k
 
-@njit(cache=True)
+@njit(cache=CACHE)
 def _price(C, F, start, B):
     "Block search from arc `start`: (entering arc or -1 if optimal, where to start next time)"
     n, m = C.shape
@@ -83,44 +84,44 @@ def _price(C, F, start, B):
             cnt = 0
     return best_e, e
 
-# %% ../nbs/20_exact.ipynb #e0d6e97a
-@njit(cache=True)
-def _cycle(T, F, s, t):
+# %% ../nbs/20_exact.ipynb #d39ed2a2
+@njit(cache=CACHE)
+def _cycle(T, F, s, t, n):
     "Climb from s and t to their join; on the way find the leaving arc: (join, its lower node, side 1 or 2, δ)"
     d1, o1, d2, o2 = np.inf, -1, np.inf, -1
     while s != t:
         if T[SIZE, s] < T[SIZE, t]:
-            if T[UP, s] and F[FLOW, s] < d1: d1, o1 = F[FLOW, s], s
+            if s < n and F[FLOW, s] < d1: d1, o1 = F[FLOW, s], s  # arc up, flow going down
             s = T[PARENT, s]
         else:
-            if not T[UP, t] and F[FLOW, t] <= d2: d2, o2 = F[FLOW, t], t
+            if t >= n and F[FLOW, t] <= d2: d2, o2 = F[FLOW, t], t  # arc down, flow going up
             t = T[PARENT, t]
     return (s, o2, 2, d2) if d2 <= d1 else (s, o1, 1, d1)
 
-@njit(cache=True)
-def _augment(T, F, s, t, join, delta):
+@njit(cache=CACHE)
+def _augment(T, F, s, t, join, delta, n):
     "Push `delta` around the cycle: down the path of `s`, up the path of `t`"
     for w, sign in ((s, -1.), (t, 1.)):
         while w != join:
-            F[FLOW, w] += sign * delta if T[UP, w] else -sign * delta
+            F[FLOW, w] += sign * delta if w < n else -sign * delta
             w = T[PARENT, w]
 
-# %% ../nbs/20_exact.ipynb #1d2191f0
-@njit(cache=True)
+# %% ../nbs/20_exact.ipynb #4b918f20
+@njit(cache=CACHE)
 def _stem(T, u_in, u_out, W):
     "Store the stem u_in .. u_out in W[0], and for each level where the old subtree of w_l splits; return k"
     k, w = 0, u_in
+    W[0, 0] = u_in
     while w != u_out:
         w = T[PARENT, w]; k += 1
         W[0, k] = w
-    W[0, 0] = u_in
     for l in range(1, k + 1):
         prev = W[0, l - 1]
         W[1, l] = T[REV, prev]  # end of the run before w_{l-1}'s subtree
         W[2, l] = T[THREAD, T[LAST, prev]] if T[LAST, W[0, l]] != T[LAST, prev] else -1  # start of the run after it
     return k
 
-@njit(cache=True)
+@njit(cache=CACHE)
 def _rethread(T, W, k, v_in):
     "Cut the old subtree of w_k out of the thread, chain its runs in the new order after v_in; return its new last node"
     u_in, u_out = W[0, 0], W[0, k]
@@ -137,8 +138,8 @@ def _rethread(T, W, k, v_in):
     _link(T, end, after)
     return end
 
-@njit(cache=True)
-def _reverse_stem(T, F, W, k, v_in, end, arc, up, flow, pcost):
+@njit(cache=CACHE)
+def _reverse_stem(T, F, W, k, v_in, end, arc, flow, pcost):
     "New parents, arcs, sizes and last node along the stem; the entering arc joins w_0 to v_in"
     size = T[SIZE, W[0, k]]
     for l in range(k, 0, -1): T[SIZE, W[0, l]] = size - T[SIZE, W[0, l - 1]]
@@ -146,38 +147,38 @@ def _reverse_stem(T, F, W, k, v_in, end, arc, up, flow, pcost):
     p = v_in
     for l in range(k + 1):
         w = W[0, l]
-        old = (T[PARENT, w], T[PRED, w], T[UP, w], F[FLOW, w], F[PCOST, w])
-        T[PARENT, w], T[PRED, w], T[UP, w], F[FLOW, w], F[PCOST, w], T[LAST, w] = p, arc, up, flow, pcost, end
-        p, arc, up, flow, pcost = w, old[1], 1 - old[2], old[3], -old[4]
+        old = (T[PRED, w], F[FLOW, w], F[PCOST, w])
+        T[PARENT, w], T[PRED, w], F[FLOW, w], F[PCOST, w], T[LAST, w] = p, arc, flow, pcost, end
+        p, arc, flow, pcost = w, old[0], old[1], -old[2]
 
-@njit(cache=True)
+@njit(cache=CACHE)
 def _climb(T, w, stop, size):
     "Add `size` to the subtree sizes from `w` up to, not including, `stop`"
     while w != stop:
         T[SIZE, w] += size
         w = T[PARENT, w]
 
-@njit(cache=True)
+@njit(cache=CACHE)
 def _relast(T, w, old, new):
     "Replace the last node `old` by `new` from `w` up, as long as it is the last node"
     while w >= 0 and T[LAST, w] == old:
         T[LAST, w] = new
         w = T[PARENT, w]
 
-@njit(cache=True)
-def _move(T, F, u_in, v_in, u_out, join, arc, up, flow, pcost, W):
+@njit(cache=CACHE)
+def _move(T, F, u_in, v_in, u_out, join, arc, flow, pcost, W):
     "Hang the subtree of `u_out` from `v_in` by the entering arc, re-rooted at `u_in`"
     size, old_last, before, v_out = T[SIZE, u_out], T[LAST, u_out], T[REV, u_out], T[PARENT, u_out]
     k = _stem(T, u_in, u_out, W)
     end = _rethread(T, W, k, v_in)
-    _reverse_stem(T, F, W, k, v_in, end, arc, up, flow, pcost)
+    _reverse_stem(T, F, W, k, v_in, end, arc, flow, pcost)
     _climb(T, v_out, join, -size)
     _climb(T, v_in, join, size)
     _relast(T, v_out, old_last, before)
     _relast(T, v_in, v_in, end)
 
-# %% ../nbs/20_exact.ipynb #201f0c00
-@njit(cache=True)
+# %% ../nbs/20_exact.ipynb #6f3a7299
+@njit(cache=CACHE)
 def _repot(T, F, w, count, skip, n):
     "Recompute `count` potentials from their parents, in thread order from `w`, jumping over the subtree of `skip`"
     for _ in range(count):
@@ -185,24 +186,24 @@ def _repot(T, F, w, count, skip, n):
         _set_pi(F, w, F[PI, T[PARENT, w]] + F[PCOST, w], w < n)
         w = T[THREAD, w]
 
-@njit(cache=True)
+@njit(cache=CACHE)
 def _normalize(T, F, n):
     "Recompute every potential from the root, with the root at 0"
     R = T.shape[1] - 1
     _set_pi(F, R, 0., False)
     _repot(T, F, T[THREAD, R], R, -1, n)
 
-# %% ../nbs/20_exact.ipynb #5f8ea07c
-@njit(cache=True)
+# %% ../nbs/20_exact.ipynb #1b2c4009
+@njit(cache=CACHE)
 def _pivot(T, F, C, e, W):
     "Bring arc `e` into the tree, push flow around its cycle, drop the leaving arc, update the potentials"
     n, m = C.shape
     i = e // m
     s, t, c = i, n + e - i * m, C[i, e - i * m]
-    join, u_out, side, delta = _cycle(T, F, s, t)
-    if delta > 0: _augment(T, F, s, t, join, delta)
+    join, u_out, side, delta = _cycle(T, F, s, t, n)
+    if delta > 0: _augment(T, F, s, t, join, delta, n)
     u_in, v_in = (s, t) if side == 1 else (t, s)
-    _move(T, F, u_in, v_in, u_out, join, e, side == 1, delta, -c if side == 1 else c, W)
+    _move(T, F, u_in, v_in, u_out, join, e, delta, -c if side == 1 else c, W)
     N, R, size = T.shape[1], T.shape[1] - 1, T[SIZE, u_in]
     if 2 * size <= N: _repot(T, F, u_in, size, -1, n)
     else:
@@ -210,30 +211,34 @@ def _pivot(T, F, C, e, W):
         _set_pi(F, R, F[PI, R] - sigma, False)
         _repot(T, F, T[THREAD, R], N - 1 - size, u_in, n)
 
-# %% ../nbs/20_exact.ipynb #b2035e9f
-@njit(cache=True)
+# %% ../nbs/20_exact.ipynb #20f6881b
+def _block(n, m, factor=.5, floor=150):
+    "Number of arcs in a pricing block"
+    return min(n * m, max(int(factor * (n * m) ** .5), floor))
+
+@njit(cache=CACHE)
 def _max_min(C):
     "The largest row minimum of C"
     r = 0.
     for i in range(C.shape[0]): r = max(r, C[i].min())
     return r
 
-@njit(cache=True)
+@njit(cache=CACHE)
 def _art_flow(T, F, n, nm):
     "The mass still on root → demand arcs"
     return sum([F[FLOW, w] for w in range(n, T.shape[1] - 1) if T[PRED, w] == nm + w])
 
-@njit(cache=True)
+@njit(cache=CACHE)
 def _art_cost(T, F, n, nm, A):
     "Set the cost of the root → demand arcs still in the tree to `A`, and recompute the potentials"
     for w in range(n, T.shape[1] - 1):
         if T[PRED, w] == nm + w: F[PCOST, w] = A
     _normalize(T, F, n)
 
-# %% ../nbs/20_exact.ipynb #d58dd825
-@njit(cache=True)
-def _network_simplex(a, b, C, max_iter):
-    "Exact OT for positive weights `a`, `b` of equal mass: plan, cost, duals u, v, pivots, status"
+# %% ../nbs/20_exact.ipynb #0f58bffb
+@njit(cache=CACHE)
+def _network_simplex(a, b, C, max_iter, B):
+    "Exact OT for positive weights `a`, `b` of equal mass, pricing blocks of `B` arcs: plan, cost, duals u, v, pivots, status"
     n, m = C.shape
     nm, R = n * m, n + m
     cmax = C.max() if C.max() > 0 else 1.
@@ -241,7 +246,6 @@ def _network_simplex(a, b, C, max_iter):
     A = A if A > 0 else 2 * cmax
     T, F = _star_tree(a, b, A)
     W = np.empty((3, R + 1), np.int32)  # workspace for the stem
-    B = min(nm, max(int(0.5 * np.sqrt(nm)), 150))
     it, status, start = 0, 1, 0
     while True:
         e, start = _price(C, F, start, B)
@@ -265,13 +269,13 @@ def _network_simplex(a, b, C, max_iter):
             cost += F[FLOW, w] * C[e // m, e % m]
     return P, cost, -F[PI, :n].copy(), F[PI, n:R].copy(), it, status
 
-# %% ../nbs/20_exact.ipynb #5c241574
+# %% ../nbs/20_exact.ipynb #d78cbd95
 def _solve(a, b, C, max_iter, center_dual):
     "Exact OT on float64 numpy input (b already rescaled to a's mass): plan, cost, u, v, status"
     ia, ib = np.flatnonzero(a), np.flatnonzero(b)
     full = len(ia) == len(a) and len(ib) == len(b)
     sub = C if full else np.ascontiguousarray(C[np.ix_(ia, ib)])
-    P_, cost, u_, v_, _, status = _network_simplex(a[ia], b[ib], sub, max_iter)
+    P_, cost, u_, v_, _, status = _network_simplex(a[ia], b[ib], sub, max_iter, _block(*sub.shape))
     if full: P, u, v = P_, u_, v_
     else:
         P, u, v = np.zeros_like(C), np.zeros(len(a)), np.zeros(len(b))
