@@ -304,7 +304,7 @@ def _check_inputs(a, b, M, check_marginals):
         raise ValueError(f"a and b must have the same total mass, got {sa} and {sb}")
     return a, b * (sa / sb), np.ascontiguousarray(M), ref
 
-# %% ../nbs/20_exact.ipynb #97cf97ae
+# %% ../nbs/20_exact.ipynb #00af00c9
 MAX_ITER_MSG = "numItermax reached before optimality. Try to increase numItermax."
 
 def _emd(a, b, M, numItermax, center_dual, check_marginals):
@@ -316,8 +316,9 @@ def _emd(a, b, M, numItermax, center_dual, check_marginals):
     return P, cost, u, v, status, msg, ref
 
 def _like(x, ref):
-    "numpy `x` as a tensor shaped like `ref`'s dtype and device, or unchanged if `ref` is None"
-    return x if ref is None else torch.as_tensor(x, dtype=ref.dtype, device=ref.device)
+    "numpy `x` as a tensor with `ref`'s device and (floating) dtype, or unchanged if `ref` is None"
+    if ref is None: return x
+    return torch.as_tensor(x, dtype=ref.dtype if ref.is_floating_point() else torch.get_default_dtype(), device=ref.device)
 
 # %% ../nbs/20_exact.ipynb #b82f9506
 def emd(a,  # (n,) source weights; empty or None: uniform
@@ -423,7 +424,7 @@ def wasserstein_1d(u_values,  # (n,) or (n, k) positions of the first measure(s)
     w = w[0] if to_tensor(u_values).ndim == 1 else w
     return to_type_of(w, u_values)
 
-# %% ../nbs/20_exact.ipynb #e728c19a
+# %% ../nbs/20_exact.ipynb #cd3885cd
 METRICS_1D = {'sqeuclidean': 2., 'minkowski': None, 'cityblock': 1., 'euclidean': 1.}
 
 def _emd_1d(x_a, x_b, a, b, metric, p, check_marginals):
@@ -441,7 +442,7 @@ def _plan_1d(mass, ia, ib, shape, dense, ref):
     "The coupling as a dense matrix or a sparse COO one, typed like `ref`"
     mass = mass.detach()
     if dense: return to_type_of(torch.zeros(shape, dtype=mass.dtype, device=mass.device).index_put_((ia, ib), mass, accumulate=True), ref)
-    if torch.is_tensor(ref): return torch.sparse_coo_tensor(torch.stack([ia, ib]), mass, shape).coalesce()
+    if torch.is_tensor(ref): return torch.sparse_coo_tensor(torch.stack([ia, ib]), mass, shape, check_invariants=False).coalesce()
     return scipy.sparse.coo_matrix((mass.numpy(), (ia.numpy(), ib.numpy())), shape=shape)
 
 # %% ../nbs/20_exact.ipynb #20930116

@@ -347,3 +347,25 @@ def test_pot_unmixing_script_runs_on_otbook():
     plt.close('all')
     np.testing.assert_allclose(ns['we'], [0.09980706, 0.90019294], atol=1e-5)
     assert ns['ot'] is otbook and len(ns['losses']) == 500
+
+
+from hypothesis import given, settings, strategies as st
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(1, 12), st.integers(1, 12), st.integers(0, 2 ** 31))
+def test_properties(n, m, seed):
+    "Transposing swaps the roles; permuting rows permutes the plan; adding f_i + g_j to M adds <a,f> + <b,g>"
+    rng = np.random.default_rng(seed)
+    a, b, C = problem(rng, n, m)
+    W = emd2(a, b, C)
+    np.testing.assert_allclose(emd2(b, a, C.T), W, rtol=1e-12, atol=1e-15)
+    p = rng.permutation(n)
+    np.testing.assert_allclose(emd(a[p], b, C[p]), emd(a, b, C)[p], atol=1e-15)
+    f, g = rng.uniform(0, 1, n), rng.uniform(0, 1, m)
+    np.testing.assert_allclose(emd2(a, b, C + f[:, None] + g[None]), W + a @ f + b @ g, rtol=1e-12)
+
+
+def test_integer_tensors_give_float_outputs():
+    W = emd2(torch.tensor([1, 1]), torch.tensor([1, 1]), torch.tensor([[0, 1], [1, 0]]))
+    assert W.dtype == torch.get_default_dtype() and W.item() == 0
