@@ -12,7 +12,7 @@ from .utils import sqdist
 # %% auto #0
 __all__ = ['COSTS', 'KEOPS_COSTS', 'KERNELS', 'BLOCKS', 'GEOMETRIES', 'distances', 'half_sqdist', 'keops', 'lazy_pair',
            'sq_dists', 'dists', 'gaussian_kernel', 'laplacian_kernel', 'energy_kernel', 'lse_', 'softmin_dense',
-           'softmin_sqeuclidean', 'Geometry', 'TensorizedGeometry', 'keops_works', 'keops_softmin', 'OnlineGeometry',
+           'softmin_sqeuclidean', 'Geometry', 'TensorizedGeometry', 'keops_works', 'keops_lse', 'OnlineGeometry',
            'choose_backend']
 
 # %% ../nbs/10_geometry.ipynb #33cb9b4e
@@ -84,18 +84,18 @@ def softmin_dense(eps: float, C: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
     if torch.is_grad_enabled(): return -eps * (h[..., None, :] - C / eps).logsumexp(-1)
     return -eps * lse_(torch.sub(h[..., None, :], C, alpha=1 / eps))
 
-# %% ../nbs/10_geometry.ipynb #43748adf
+# %% ../nbs/10_geometry.ipynb #6c41f673
 def softmin_sqeuclidean(eps: float, x: torch.Tensor, y: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
     "The soft-min for C = ½‖x_i − y_j‖² without a cost matrix: one matrix product per call"
-    hy = (h - (y * y).sum(-1) / (2 * eps))[..., None, :]
-    buf = torch.baddbmm(hy, x, y.mT, alpha=1 / eps)
+    hy = h - (y * y).sum(-1) / (2 * eps)
+    buf = torch.baddbmm(hy[..., None, :], x, y.mT, alpha=1 / eps)
     lse = buf.logsumexp(-1) if torch.is_grad_enabled() else lse_(buf)
     return (x * x).sum(-1) / 2 - eps * lse
 
 # %% ../nbs/10_geometry.ipynb #035be7c3
 BLOCKS = {'cross': (('x', 'y'), ('y', 'x')), 'self': (('x', 'x'), ('y', 'y'))}
 
-# %% ../nbs/10_geometry.ipynb #19075021
+# %% ../nbs/10_geometry.ipynb #bcd54312
 class Geometry:
     "Point clouds x (B,N,D) and y (B,M,D) seen through soft-mins and kernel products on their union z = [x; y]"
     online = False  # True for KeOps LazyTensors
@@ -132,7 +132,7 @@ class Geometry:
         K = kernel(z, z.detach(), blur=blur, use_keops=self.online)
         return self.rebatch((K @ self.unbatch(s)[..., None])[..., 0])
 
-# %% ../nbs/10_geometry.ipynb #830248d3
+# %% ../nbs/10_geometry.ipynb #e997d429
 class TensorizedGeometry(Geometry):
     "Dense (B,N,M) cost matrices, computed once per pair of clouds"
     small = 2 ** 16  # below this many entries of the stacked (B,K,L,L) cost, one stacked soft-min
@@ -143,6 +143,7 @@ class TensorizedGeometry(Geometry):
         super().__init__(x, y, p, cost)
         self.cost_fn = cost or COSTS[p]
         self.cache = {}
+        self.center = torch.cat([x, y], -2).detach().mean(-2, keepdim=True)  # for the expanded p = 2 soft-min
 
     def cost_matrix(self, rows: str, cols: str, detach: bool = True) -> torch.Tensor:
         "C(rows, cols) (B,n,m), differentiable in the rows (and the columns unless `detach`)"
@@ -153,7 +154,7 @@ class TensorizedGeometry(Geometry):
 
     def block_softmin(self, eps, rows, cols, h, detach=True):
         if self.cost is None and self.p == 2:
-            return softmin_sqeuclidean(eps, self.pts(rows), self.pts(cols, detach), h)
+            return softmin_sqeuclidean(eps, self.pts(rows) - self.center, self.pts(cols, detach) - self.center, h)
         return softmin_dense(eps, self.cost_matrix(rows, cols, detach), h)
 
     def stacked_cost(self, blocks, detach: bool = True) -> torch.Tensor:
@@ -189,14 +190,14 @@ def keops_works() -> bool:
     except Exception:  # no compiler, a broken install...: KeOps is unusable, which is not an error
         return False
 
-# %% ../nbs/10_geometry.ipynb #adc55f17
+# %% ../nbs/10_geometry.ipynb #8695a5eb
 @functools.cache
-def keops_softmin(cost: str, D: int):
+def keops_lse(cost: str, D: int):
     "The KeOps reduction log Σ_j exp(B_j − P·C(X_i, Y_j)) for a cost formula in X, Y of dimension D"
     return keops().Genred(f'( B - (P * {cost} ) )', [f'X = Vi({D})', f'Y = Vj({D})', 'B = Vj(1)', 'P = Pm(1)'],
                           reduction_op='LogSumExp', axis=1)
 
-# %% ../nbs/10_geometry.ipynb #c50de968
+# %% ../nbs/10_geometry.ipynb #1126d8db
 class OnlineGeometry(Geometry):
     "KeOps reductions: nothing of size N×M is ever stored"
     online = True
@@ -213,9 +214,9 @@ class OnlineGeometry(Geometry):
 
     def block_softmin(self, eps, rows, cols, h, detach=True):
         X, Y = self.unbatch(self.pts(rows)), self.unbatch(self.pts(cols, detach))
+        h = self.unbatch(h).contiguous()[..., None]
         P = torch.tensor([1 / eps], dtype=X.dtype, device=X.device)
-        lse = keops_softmin(self.formula, X.shape[-1])
-        return self.rebatch(-eps * lse(X, Y, self.unbatch(h)[..., None], P)[..., 0])
+        return self.rebatch(-eps * keops_lse(self.formula, X.shape[-1])(X, Y, h, P)[..., 0])
 
     def plan(self, eps: float, hx: torch.Tensor, hy: torch.Tensor):
         "P_ij = exp(hx_i + hy_j − C(x_i, y_j)/ε) as a LazyTensor (B,N,M) (default costs only)"

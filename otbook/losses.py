@@ -87,7 +87,7 @@ def kernel_value(G, kernel, blur: float, a: torch.Tensor, b: torch.Tensor):
     t = (s * Ks).sum(-1)
     return t - t.detach() / 2, Ks
 
-# %% ../nbs/30_losses.ipynb #5c38500e
+# %% ../nbs/30_losses.ipynb #4b8eb1c4
 class SamplesLoss(torch.nn.Module):
     "Sinkhorn, Hausdorff and kernel losses between weighted point clouds, with GeomLoss's signature and numbers"
     def __init__(self, loss: str = 'sinkhorn',  # 'sinkhorn', 'hausdorff', 'energy', 'gaussian' or 'laplacian'
@@ -179,7 +179,7 @@ class SamplesLoss(torch.nn.Module):
         with torch.no_grad(): err = marginal_error(res.u, softmin(res.eps, w + res.u / res.eps), w, res.eps, self.rho)
         eps_list = self.schedule(G.x, G.y)
         extra = res.n_iter - len(eps_list)
-        conv = '' if res.converged is None else f" (tol {self.tol or 'default'}: {'reached' if res.converged else 'NOT reached'})"
+        conv = '' if res.tol is None else f" (tol {res.tol:.0e} {'reached' if res.converged else 'NOT reached'})"
         print(f"SamplesLoss({self.loss!r}, p={self.p}, blur={self.blur}, scaling={self.scaling}, "
               f"{'online' if G.online else 'tensorized'}): {len(eps_list)} values of ε from {eps_list[0]:.3g} "
               f"to {res.eps:.3g}" + (f", then {extra} more updates" if extra else "") + f"; marginal error {err:.2e}{conv}")
@@ -191,8 +191,7 @@ class SamplesLoss(torch.nn.Module):
         G = self.geometry(x, y)
         w = log_weights(torch.cat([a, b], -1))[:, None]
         softmin = partial(G.softmin, blocks=('cross',))
-        res = sinkhorn_loop(softmin, w, self.schedule(x, y), self.rho, tol=tol or self.tol or 1e-4)
-        self.result = res
+        self.result = res = sinkhorn_loop(softmin, w, self.schedule(x, y), self.rho, tol=tol or self.tol or 1e-4)
         if self.verbose: self.report(G, softmin, res, w)
         P = transport_plan(G, res.u[:, 0], w[:, 0], res.eps)
         return P if batched or G.online and G.B == 1 else P[0]

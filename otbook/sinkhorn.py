@@ -41,7 +41,7 @@ def marginal_error(u: torch.Tensor, t: torch.Tensor, w: torch.Tensor, eps: float
     target = w if rho is None else w - u / rho
     return ((w + (u - t) / eps).exp() - target.exp()).abs().sum(-1).max().item()
 
-# %% ../nbs/21_sinkhorn.ipynb #44642724
+# %% ../nbs/21_sinkhorn.ipynb #625f87af
 @dataclass
 class SinkhornResult:
     "What the loop returns: potentials at the last ε, and how it got there"
@@ -49,9 +49,10 @@ class SinkhornResult:
     eps: float  # the last (target) temperature
     n_iter: int  # number of updates
     errors: list = field(default_factory=list)  # marginal error at each tracked update
+    tol: float | None = None  # the tolerance it iterated to, if any
     converged: bool | None = None  # was `tol` reached? (None without `tol`)
 
-# %% ../nbs/21_sinkhorn.ipynb #5718d452
+# %% ../nbs/21_sinkhorn.ipynb #ad3923a0
 def sinkhorn_loop(softmin,  # (eps, h (B,K,L)) -> smin_eps(h) (B,K,L): the geometry's soft-min
                   w: torch.Tensor,  # (B,K,L) log-weights on z = [x; y], one row per problem
                   eps_list: list,  # the ε schedule, one symmetric update per value
@@ -75,7 +76,7 @@ def sinkhorn_loop(softmin,  # (eps, h (B,K,L)) -> smin_eps(h) (B,K,L): the geome
                 if errors[-1] < tol: break
                 u, n = u_next, n + 1
             converged = errors[-1] < tol
-    return SinkhornResult(u, eps, n, errors, converged)
+    return SinkhornResult(u, eps, n, errors, tol, converged)
 
 # %% ../nbs/21_sinkhorn.ipynb #ca523c4f
 def extrapolate(softmin, u: torch.Tensor, w: torch.Tensor, eps: float, rho: float | None = None) -> torch.Tensor:
