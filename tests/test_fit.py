@@ -212,22 +212,28 @@ def intervals(N, M):
     return .1 * t, .2 * t + .8, torch.linspace(0, 1, N).view(-1, 1)
 
 
-class Lagrangian(torch.nn.Module):
-    "The gallery's LagrangianBarycenter: uniform weights, positions z_k as the parameter"
+class Barycenter(torch.nn.Module):
+    "The gallery's Barycenter: endpoints x_i, y_j, start z_k, weight w, and its `fit`"
     def __init__(self, loss, N=50, M=50, w=.5):
         super().__init__()
-        self.x_i, self.y_j, z = intervals(N, M)
-        self.loss, self.w, self.z_k = loss, w, torch.nn.Parameter(z)
-    def forward(self): return self.w * self.loss(self.z_k, self.x_i) + (1 - self.w) * self.loss(self.z_k, self.y_j)
+        self.x_i, self.y_j, self.z_k = intervals(N, M)
+        self.loss, self.w = loss, w
     def fit(self, display=False, tol=1e-10):
         return fit_model(self, method="L-BFGS", lr=1.0, display=display, tol=tol, gtol=tol)
 
 
-class Eulerian(Lagrangian):
+class Lagrangian(Barycenter):
+    "The gallery's LagrangianBarycenter: uniform weights, positions z_k as the parameter"
+    def __init__(self, loss, N=50, M=50, w=.5):
+        super().__init__(loss, N, M, w)
+        self.z_k = torch.nn.Parameter(self.z_k.clone())
+    def forward(self): return self.w * self.loss(self.z_k, self.x_i) + (1 - self.w) * self.loss(self.z_k, self.y_j)
+
+
+class Eulerian(Barycenter):
     "The gallery's EulerianBarycenter: fixed positions z_k, weights softmax(l_k)"
     def __init__(self, loss, N=50, M=50, w=.5):
         super().__init__(loss, N, M, w)
-        self.z_k = self.z_k.detach()
         self.a_i, self.b_j = torch.ones(M) / M, torch.ones(M) / M
         self.l_k = torch.nn.Parameter(torch.zeros(N))
     def forward(self):
