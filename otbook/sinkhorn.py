@@ -41,40 +41,40 @@ def marginal_error(u: torch.Tensor, t: torch.Tensor, w: torch.Tensor, eps: float
     target = w if rho is None else w - u / rho
     return ((w + (u - t) / eps).exp() - target.exp()).abs().sum(-1).max().item()
 
-# %% ../nbs/21_sinkhorn.ipynb #625f87af
+# %% ../nbs/21_sinkhorn.ipynb #8693faf0
 @dataclass
 class SinkhornResult:
     "What the loop returns: potentials at the last ε, and how it got there"
     u: torch.Tensor  # (B,K,L) potentials on z = [x; y], one row per block, without autograd
     eps: float  # the last (target) temperature
     n_iter: int  # number of updates
-    errors: list = field(default_factory=list)  # marginal error at each tracked update
+    errors: list = field(default_factory=list)  # marginal errors: after each update if tracked, then at each check of `tol`
     tol: float | None = None  # the tolerance it iterated to, if any
     converged: bool | None = None  # was `tol` reached? (None without `tol`)
 
-# %% ../nbs/21_sinkhorn.ipynb #ad3923a0
+# %% ../nbs/21_sinkhorn.ipynb #3083d63f
 def sinkhorn_loop(softmin,  # (eps, h (B,K,L)) -> smin_eps(h) (B,K,L): the geometry's soft-min
                   w: torch.Tensor,  # (B,K,L) log-weights on z = [x; y], one row per problem
                   eps_list: list,  # the ε schedule, one symmetric update per value
                   rho: float | None = None,  # marginal penalty ρ = reach^p; None: balanced
                   tol: float | None = None,  # then iterate at the last ε until the marginal error < tol
                   max_iter: int = 10000,  # most updates at the last ε when `tol` is set
-                  track: bool = False) -> SinkhornResult:  # record the marginal error of every update
+                  track: bool = False) -> SinkhornResult:  # record the marginal error after every update of the schedule
     "Symmetric log-domain Sinkhorn with ε-scaling; the potentials it returns carry no autograd graph"
-    errors = []
+    errors, n, converged = [], len(eps_list), None
+    error = lambda u, t, eps: marginal_error(u, t, w, eps, rho)
     with torch.no_grad():
         u = dampening(eps_list[0], rho) * softmin(eps_list[0], w)
-        def update(u, eps, check):
-            t = softmin(eps, w + u / eps)
-            if check: errors.append(marginal_error(u, t, w, eps, rho))
-            return (u + dampening(eps, rho) * t) / 2
-        for eps in eps_list: u = update(u, eps, track)
-        n, converged = len(eps_list), None
+        for eps in eps_list:
+            u = (u + dampening(eps, rho) * softmin(eps, w + u / eps)) / 2
+            if track: errors.append(error(u, softmin(eps, w + u / eps), eps))  # one more soft-min, to watch
         if tol is not None:
+            t = softmin(eps, w + u / eps)
             for _ in range(max_iter):
-                u_next = update(u, eps, True)
+                errors.append(error(u, t, eps))
                 if errors[-1] < tol: break
-                u, n = u_next, n + 1
+                u, n = (u + dampening(eps, rho) * t) / 2, n + 1
+                t = softmin(eps, w + u / eps)
             converged = errors[-1] < tol
     return SinkhornResult(u, eps, n, errors, tol, converged)
 

@@ -78,7 +78,7 @@ def test_unbalanced_values_equal_geomloss(p, debias, reach):
 
 def test_uniform_weights_and_potentials_equal_geomloss():
     _, x, _, y = clouds(N=20, M=15)
-    for kw in (dict(), dict(debias=False), dict(loss='gaussian'), dict(loss='energy')):
+    for kw in (dict(), dict(debias=False), dict(reach=.5), dict(loss='gaussian'), dict(loss='energy')):
         torch.testing.assert_close(SamplesLoss(**kw)(x, y), geomloss.SamplesLoss(**kw)(x, y), rtol=1e-10, atol=0)
         for u, u0 in zip(SamplesLoss(**kw, potentials=True)(x, y), geomloss.SamplesLoss(**kw, potentials=True)(x, y)):
             assert u.shape == u0.shape[-1:]  # (N,) like the weights (GeomLoss's dense backend returns (1, N))
@@ -229,6 +229,15 @@ def test_user_cost_and_kernel():
     kernel = lambda x, y, blur=.1, **kwargs: torch.exp(-torch.cdist(x, y) ** 2 / (2 * blur ** 2))
     v, v0 = (SL('gaussian', kernel=kernel, blur=.3, backend='tensorized')(a, x, b, y) for SL in (SamplesLoss, geomloss.SamplesLoss))
     torch.testing.assert_close(v, v0, rtol=1e-10, atol=0)
+
+
+def test_verbose_reports_the_schedule_and_the_error(capsys):
+    _, x, _, y = clouds()
+    SamplesLoss(verbose=True)(x, y)
+    out = capsys.readouterr().out
+    assert "SamplesLoss('sinkhorn', p=2, blur=0.05" in out and 'values of ε' in out and 'marginal error' in out
+    SamplesLoss(verbose=True, tol=1e-8)(x, y)
+    assert 'tol 1e-08 reached' in capsys.readouterr().out
 
 
 def test_plan_marginals_and_verbose(capsys):
