@@ -288,7 +288,7 @@ def _solve(a, b, C, max_iter, center_dual):
         u, v = u + c, v - c
     return P, cost, u, v, status
 
-# %% ../nbs/20_exact.ipynb #b52d0e1f
+# %% ../nbs/20_exact.ipynb #a027ddfa
 def _check_inputs(a, b, M, check_marginals):
     "Validate `a`, `b`, `M`; return them as float64 numpy (b rescaled to a's mass) and the tensor the output imitates"
     ref = next((x for x in (a, b, M) if torch.is_tensor(x) and x.numel() > 0), None)
@@ -298,13 +298,13 @@ def _check_inputs(a, b, M, check_marginals):
     if 0 in M.shape: raise ValueError(f"M must have at least one row and one column, got shape {M.shape}")
     check_finite(M, 'M')
     if (M < 0).any(): raise ValueError("M has negative entries: costs must be >= 0")
-    a, b = check_weights(a, M.shape[0], 'a'), check_weights(b, M.shape[1], 'b')
+    a, b = check_weights(a, M.shape[0], 'a', against='rows in M'), check_weights(b, M.shape[1], 'b', against='columns in M')
     sa, sb = a.sum(), b.sum()
     if check_marginals and abs(sa - sb) > 1e-6 * max(sa, sb):
         raise ValueError(f"a and b must have the same total mass, got {sa} and {sb}")
     return a, b * (sa / sb), np.ascontiguousarray(M), ref
 
-# %% ../nbs/20_exact.ipynb #00af00c9
+# %% ../nbs/20_exact.ipynb #299bf92d
 MAX_ITER_MSG = "numItermax reached before optimality. Try to increase numItermax."
 
 def _emd(a, b, M, numItermax, center_dual, check_marginals):
@@ -315,12 +315,9 @@ def _emd(a, b, M, numItermax, center_dual, check_marginals):
     if msg: warnings.warn(msg, UserWarning, stacklevel=3)
     return P, cost, u, v, status, msg, ref
 
-def _like(x, ref):
-    "numpy `x` as a tensor with `ref`'s device and (floating) dtype, or unchanged if `ref` is None"
-    if ref is None: return x
-    return torch.as_tensor(x, dtype=ref.dtype if ref.is_floating_point() else torch.get_default_dtype(), device=ref.device)
 
-# %% ../nbs/20_exact.ipynb #b82f9506
+
+# %% ../nbs/20_exact.ipynb #d194f987
 def emd(a,  # (n,) source weights; empty or None: uniform
         b,  # (m,) target weights, same total mass; empty or None: uniform
         M,  # (n, m) nonnegative cost matrix
@@ -331,9 +328,9 @@ def emd(a,  # (n,) source weights; empty or None: uniform
         check_marginals: bool = True):  # refuse masses differing by more than 1e-6 (relative)
     "Optimal transport plan between weights `a` and `b` for costs `M` (exact, network simplex)"
     P, cost, u, v, code, msg, ref = _emd(a, b, M, numItermax, center_dual, check_marginals)
-    P = _like(P, ref)
+    P = to_type_of(P, ref)
     if not log: return P
-    return P, dict(cost=cost, u=_like(u, ref), v=_like(v, ref), warning=msg, result_code=code)
+    return P, dict(cost=cost, u=to_type_of(u, ref), v=to_type_of(v, ref), warning=msg, result_code=code)
 
 # %% ../nbs/20_exact.ipynb #1256dcf1
 class _Envelope(torch.autograd.Function):
@@ -347,7 +344,7 @@ class _Envelope(torch.autograd.Function):
     def backward(ctx, g):
         return (None, None) + tuple(None if G is None else g * G for G in ctx.grads)
 
-# %% ../nbs/20_exact.ipynb #e334a0a5
+# %% ../nbs/20_exact.ipynb #8baeae39
 def emd2(a,  # (n,) source weights; empty or None: uniform
          b,  # (m,) target weights, same total mass; empty or None: uniform
          M,  # (n, m) nonnegative cost matrix
@@ -364,10 +361,10 @@ def emd2(a,  # (n,) source weights; empty or None: uniform
     else:
         pairs = [(x, g) for x, g in ((a, u - u.mean()), (b, v - v.mean()), (M, P)) if torch.is_tensor(x) and x.numel() > 0]
         grads = [torch.as_tensor(g, dtype=x.dtype, device=x.device) for x, g in pairs]
-        value = _Envelope.apply(_like(np.float64(cost), ref), grads, *(x for x, _ in pairs))
+        value = _Envelope.apply(to_type_of(np.float64(cost), ref), grads, *(x for x, _ in pairs))
     if not (log or return_matrix): return value
-    out = dict(cost=value, u=_like(u, ref), v=_like(v, ref), warning=msg, result_code=code)
-    if return_matrix: out['G'] = _like(P, ref)
+    out = dict(cost=value, u=to_type_of(u, ref), v=to_type_of(v, ref), warning=msg, result_code=code)
+    if return_matrix: out['G'] = to_type_of(P, ref)
     return value, out
 
 # %% ../nbs/20_exact.ipynb #fd92e211

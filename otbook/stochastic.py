@@ -83,16 +83,12 @@ def plan_dual_quadratic(u, v, xs, xt, reg: float = 1, ws=None, wt=None, metric='
     "The quadratic plan ws_i wt_j (u_i + v_j − M_ij)₊ / (2 reg) of the potentials `u`, `v`"
     return _out(dual_plan(*_dual_inputs(u, v, xs, xt, reg, ws, wt, metric), reg, 'quadratic'), u)
 
-# %% ../nbs/22_stochastic.ipynb #b857f064
+# %% ../nbs/22_stochastic.ipynb #bb139b88
 def _np64(*xs):
     "float64 numpy copies of arrays or tensors"
     return [to_numpy(x).astype(np.float64) for x in xs]
 
-def _like(x, ref):
-    "numpy result `x` as `ref` came: a tensor on its device and dtype, or numpy"
-    return torch.as_tensor(x, dtype=ref.dtype, device=ref.device) if torch.is_tensor(ref) else x
-
-# %% ../nbs/22_stochastic.ipynb #5b7a6800
+# %% ../nbs/22_stochastic.ipynb #0b3ddd60
 def solve_dual_lbfgs(a,  # (n,) source weights (None or empty: uniform)
                      b,  # (m,) target weights (None or empty: uniform)
                      M,  # (n, m) cost matrix, array or tensor
@@ -125,7 +121,7 @@ def solve_dual_lbfgs(a,  # (n,) source weights (None or empty: uniform)
                                   options=dict(maxiter=max_iter, gtol=tol, ftol=0, maxcor=20))
     bar.close()
     log.update(n_iter=res.nit, converged=bool(np.abs(f(res.x)[1]).max() <= tol), message=res.message)
-    return _like(res.x[:n], M), _like(res.x[n:], M), log
+    return to_type_of(res.x[:n], M), to_type_of(res.x[n:], M), log
 
 # %% ../nbs/22_stochastic.ipynb #cfa527f1
 def _check_problem(a, b, M, reg):
@@ -141,7 +137,7 @@ def _check_iters(numItermax):
     if isinstance(numItermax, bool) or not isinstance(numItermax, (int, np.integer)) or numItermax < 1:
         raise ValueError(f"numItermax must be a positive integer, got {numItermax!r}")
 
-# %% ../nbs/22_stochastic.ipynb #a936301f
+# %% ../nbs/22_stochastic.ipynb #a91e3290
 def coordinate_grad_semi_dual(b, M, reg: float, beta, i: int):
     "Gradient in β of the i-th term of the entropic semi-dual: b − (normalised i-th row of the plan)"
     e = np.exp(-(M[i, :] - beta) / reg) * b
@@ -152,9 +148,9 @@ def c_transform_entropic(b, M, reg: float, beta):
     b, M, beta = _np64(b, M, beta)
     R = M - beta[None, :]
     r0 = R.min(1, keepdims=True)
-    return _like((r0 - reg * np.log((np.exp(-(R - r0) / reg) * b).sum(1, keepdims=True)))[:, 0], beta)
+    return to_type_of((r0 - reg * np.log((np.exp(-(R - r0) / reg) * b).sum(1, keepdims=True)))[:, 0], beta)
 
-# %% ../nbs/22_stochastic.ipynb #2c00c839
+# %% ../nbs/22_stochastic.ipynb #41b0f3a4
 def sag_entropic_transport(a, b, M, reg: float, numItermax: int = 10000, lr=None, random_state=None):
     "Target potential β of entropic OT by Stochastic Average Gradient on the semi-dual"
     M0, (a, b, M) = M, _check_problem(a, b, M, reg); _check_iters(numItermax)
@@ -166,9 +162,9 @@ def sag_entropic_transport(a, b, M, reg: float, numItermax: int = 10000, lr=None
         total += g - stored[i]
         stored[i] = g
         beta += lr / n * total
-    return _like(beta, M0)
+    return to_type_of(beta, M0)
 
-# %% ../nbs/22_stochastic.ipynb #6d1e268b
+# %% ../nbs/22_stochastic.ipynb #0d292c2d
 def averaged_sgd_entropic_transport(a, b, M, reg: float, numItermax: int = 300000, lr=None, random_state=None):
     "Target potential β of entropic OT by averaged SGD on the semi-dual"
     M0, (a, b, M) = M, _check_problem(a, b, M, reg); _check_iters(numItermax)
@@ -177,13 +173,13 @@ def averaged_sgd_entropic_transport(a, b, M, reg: float, numItermax: int = 30000
     for k, i in enumerate(check_random_state(random_state).randint(M.shape[0], size=numItermax), 1):
         beta += lr / np.sqrt(k) * coordinate_grad_semi_dual(b, M, reg, beta, i)
         mean = beta / k + (1 - 1 / k) * mean
-    return _like(mean, M0)
+    return to_type_of(mean, M0)
 
-# %% ../nbs/22_stochastic.ipynb #a2eb2aff
+# %% ../nbs/22_stochastic.ipynb #2f923eb7
 def _entropic_plan(a, b, M, reg, alpha, beta, log, ref):
     "POT's return, typed like `ref`: the plan, and with `log` a dict of the potentials"
-    pi = _like(np.exp((alpha[:, None] + beta[None, :] - M) / reg) * a[:, None] * b[None, :], ref)
-    return (pi, {'alpha': _like(alpha, ref), 'beta': _like(beta, ref)}) if log else pi
+    pi = to_type_of(np.exp((alpha[:, None] + beta[None, :] - M) / reg) * a[:, None] * b[None, :], ref)
+    return (pi, {'alpha': to_type_of(alpha, ref), 'beta': to_type_of(beta, ref)}) if log else pi
 
 def solve_semi_dual_entropic(a, b, M, reg: float, method: str, numItermax: int = 10000, lr=None, log=False,
                              random_state=None):
@@ -204,7 +200,7 @@ def batch_grad_dual(a, b, M, reg: float, alpha, beta, batch_size: int, batch_alp
     grad_beta[batch_beta] = b[batch_beta] * len(batch_alpha) / M.shape[0] + G.sum(0)
     return grad_alpha, grad_beta
 
-# %% ../nbs/22_stochastic.ipynb #da898d08
+# %% ../nbs/22_stochastic.ipynb #06490202
 def sgd_entropic_regularization(a, b, M, reg: float, batch_size: int, numItermax: int, lr: float, random_state=None):
     "Potentials (α, β) of entropic OT by mini-batch SGD on the dual"
     M0, (a, b, M) = M, _check_problem(a, b, M, reg); _check_iters(numItermax)
@@ -216,7 +212,7 @@ def sgd_entropic_regularization(a, b, M, reg: float, batch_size: int, numItermax
         ga, gb = batch_grad_dual(a, b, M, reg, alpha, beta, batch_size, I, J)
         alpha[I] += lr / np.sqrt(k) * ga[I]
         beta[J] += lr / np.sqrt(k) * gb[J]
-    return _like(alpha, M0), _like(beta, M0)
+    return to_type_of(alpha, M0), to_type_of(beta, M0)
 
 # %% ../nbs/22_stochastic.ipynb #4f33bc7d
 def solve_dual_entropic(a, b, M, reg: float, batch_size: int, numItermax: int = 10000, lr: float = 1, log=False,

@@ -43,13 +43,17 @@ def check_open_interval(value, name: str, lo: float, hi: float):
     if not (lo < value < hi):
         raise ValueError(f"{name} must lie strictly between {lo} and {hi}, got {value!r}")
 
-# %% ../nbs/00_utils.ipynb #840b7594
-def check_weights(a, n: int, name: str = 'a', like=None):
+# %% ../nbs/00_utils.ipynb #0497cae5
+def check_weights(a,  # weights: array, tensor, list, or None / empty for uniform
+                  n: int,  # how many there must be
+                  name: str = 'a',  # the argument's name, for error messages
+                  like=None,  # array or tensor whose type uniform weights take
+                  against: str = 'points'):  # what `n` counts, for error messages ('rows in M', ...)
     "Validate weights `a` for `n` points (None or empty: uniform) and return them; uniform ones take `like`'s type"
     if a is None or len(a) == 0: return unif(n, type_as=like)
     a = a if torch.is_tensor(a) else np.asarray(a, dtype=np.float64)
     check_ndim(a, name, (1,))
-    if a.shape[0] != n: raise ValueError(f"{name} has {a.shape[0]} weights but there are {n} points")
+    if a.shape[0] != n: raise ValueError(f"{name} has {a.shape[0]} weights but there are {n} {against}")
     check_finite(a, name)
     if (a < 0).any(): raise ValueError(f"{name} has negative weights")
     if not (a.sum() > 0): raise ValueError(f"{name} must have a positive total mass")
@@ -77,10 +81,12 @@ def to_numpy(x) -> np.ndarray:
     "A detached CPU numpy copy of tensor `x`; anything else through `np.asarray`"
     return x.detach().cpu().numpy() if torch.is_tensor(x) else np.asarray(x)
 
-# %% ../nbs/00_utils.ipynb #73c3bc61
-def to_type_of(t: torch.Tensor, ref):
-    "Tensor `t` returned as `ref` was given: a tensor if `ref` is one, else a numpy array"
-    return t if torch.is_tensor(ref) else to_numpy(t)
+# %% ../nbs/00_utils.ipynb #3b955e69
+def to_type_of(t, ref):
+    "`t` returned as `ref` was given: numpy, or a tensor on `ref`'s device (a numpy `t` takes `ref`'s floating dtype)"
+    if not torch.is_tensor(ref): return to_numpy(t)
+    if torch.is_tensor(t): return t.to(ref.device)
+    return torch.as_tensor(t, dtype=ref.dtype if ref.is_floating_point() else torch.get_default_dtype(), device=ref.device)
 
 # %% ../nbs/00_utils.ipynb #a60331ef
 def check_same_device(**tensors):

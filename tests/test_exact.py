@@ -123,8 +123,8 @@ def test_max_iter_warns():
 
 
 BAD = [
-    (dict(a=[.5, .5]), 'a has 2 weights but there are 3 points'),
-    (dict(b=[1.]), 'b has 1 weights but there are 4 points'),
+    (dict(a=[.5, .5]), 'a has 2 weights but there are 3 rows in M'),
+    (dict(b=[1.]), 'b has 1 weights but there are 4 columns in M'),
     (dict(a=[.5, .6, -.1]), 'a has negative weights'),
     (dict(b=[np.nan, .5, .5, 0]), 'b contains NaN'),
     (dict(a=[0., 0., 0.]), 'a must have a positive total mass'),
