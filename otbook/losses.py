@@ -68,9 +68,9 @@ def sinkhorn_value(c: torch.Tensor,  # (B,L) joint weights [a; b]
     m = c.sum(-1)
     return value - eps / 2 * (m - m.detach())
 
-# %% ../nbs/30_losses.ipynb #3fc5870e
-def hausdorff_potentials(G, w: torch.Tensor, eps_list: list, rho: float | None, tol: float) -> torch.Tensor:
-    "[cross; self] potentials (B,2,L) of the Hausdorff divergence: self-potentials [a(x); b(y)] and [b(x); a(y)]"
+# %% ../nbs/30_losses.ipynb #eff13869
+def hausdorff_potentials(G, w: torch.Tensor, eps_list: list, rho: float | None, tol: float):
+    "Potentials (B,2,L) [[b(x); a(y)], [a(x); b(y)]] of the Hausdorff divergence (differentiable), and the loop's result"
     softmin = partial(G.softmin, blocks=('self',), detach=False)
     res = sinkhorn_loop(softmin, w, eps_list, rho, tol=tol)
     eps, lam = res.eps, dampening(res.eps, rho)
@@ -86,7 +86,7 @@ def kernel_value(G, kernel, blur: float, a: torch.Tensor, b: torch.Tensor):
     t = (s * Ks).sum(-1)
     return t - t.detach() / 2, Ks
 
-# %% ../nbs/30_losses.ipynb #4b8eb1c4
+# %% ../nbs/30_losses.ipynb #4733fba2
 class SamplesLoss(torch.nn.Module):
     "Sinkhorn, Hausdorff and kernel losses between weighted point clouds, with GeomLoss's signature and numbers"
     def __init__(self, loss: str = 'sinkhorn',  # 'sinkhorn', 'hausdorff', 'energy', 'gaussian' or 'laplacian'
@@ -134,6 +134,7 @@ class SamplesLoss(torch.nn.Module):
         return GEOMETRIES[backend](x, y, self.p, self.cost)
 
     def schedule(self, x, y) -> list:
+        "The ε schedule for clouds x and y"
         return epsilon_schedule(self.p, self.diameter or max_diameter(x, y), self.blur, self.scaling)
 
     @property
