@@ -139,6 +139,8 @@ def build_site():
     "Process the notebooks with nbdev and render every page into docs/"
     from nbdev.serve import proc_nbs
     os.chdir(ROOT)
+    # nbdev runs the notebooks' import cells in spawned workers: let them import otbook from here
+    os.environ['PYTHONPATH'] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get('PYTHONPATH')]))
     proc = proc_nbs(force=True)
     nbs = sorted((p for p in Path(proc).glob('*.ipynb')), key=lambda p: (p.name != 'index.ipynb', p.name))
     pages = []
