@@ -49,3 +49,13 @@ def test_utils_page():
     p = dom('utils.html')
     assert p.math > 5
     assert any(src.startswith('data:image/png;base64,') for src in p.images), 'figure not embedded'
+
+
+@pytest.mark.parametrize('page', sorted(p.name for p in DOCS.glob('*.html')))
+def test_every_page(page):
+    "Each page lists every page in its sidebar, marks itself, and renders its figures and math offline"
+    p = dom(page)
+    assert {(DOCS / h).name for h in p.links} == {f.name for f in DOCS.glob('*.html')}
+    assert p.math > 0 or page.startswith('bench_'), f'{page}: no MathML'
+    if page != 'index.html':
+        assert any(src.startswith('data:image/png;base64,') for src in p.images), f'{page}: no embedded figure'
