@@ -8,6 +8,7 @@ import pytest
 import torch
 
 import otbook
+from seeds import needs_seed, on_otbook, seed_blocks
 from otbook.exact import emd, emd2, emd_1d, emd2_1d, wasserstein_1d, MAX_ITER_MSG
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -227,118 +228,11 @@ def test_1d_bad_input():
     with pytest.raises(ValueError, match='v_values has 2 columns but u_values has 3'): wasserstein_1d(np.zeros((2, 3)), np.zeros((2, 2)))
 
 
-# POT's gallery example `plot_unmix_optim_torch.py` (Rémi Flamary, MIT license), verbatim: a POT
-# script must run on otbook with only its import line changed, and print the same mixture.
-UNMIX_SEED = r"""
-# Author: Remi Flamary <remi.flamary@polytechnique.edu>
-#
-# License: MIT License
-
-# sphinx_gallery_thumbnail_number = 2
-
-import numpy as np
-import matplotlib.pylab as pl
-import ot
-import torch
-
-nt = 100
-nt1 = 10  #
-
-ns1 = 50
-ns = 2 * ns1
-
-rng = np.random.RandomState(2)
-
-xt = rng.randn(nt, 2) * 0.2
-xt[:nt1, 0] += 1
-xt[nt1:, 1] += 1
-
-xs1 = rng.randn(ns1, 2) * 0.2
-xs1[:, 0] += 1
-xs2 = rng.randn(ns1, 2) * 0.2
-xs2[:, 1] += 1
-
-xs = np.concatenate((xs1, xs2))
-
-# Sample reweighting matrix H
-H = np.zeros((ns, 2))
-H[:ns1, 0] = 1 / ns1
-H[ns1:, 1] = 1 / ns1
-# each columns sums to 1 and has weights only for samples form the
-# corresponding source distribution
-
-M = ot.dist(xs, xt)
-
-pl.figure(1)
-pl.scatter(xt[:, 0], xt[:, 1], label="Target $\mu^t$", alpha=0.5)
-pl.scatter(xs1[:, 0], xs1[:, 1], label="Source $\mu^s_1$", alpha=0.5)
-pl.scatter(xs2[:, 0], xs2[:, 1], label="Source $\mu^s_2$", alpha=0.5)
-pl.title("Sources and Target distributions")
-pl.legend()
-
-# convert numpy arrays to torch tensors
-H2 = torch.tensor(H)
-M2 = torch.tensor(M)
-
-# weights for the source distributions
-w = torch.tensor(ot.unif(2), requires_grad=True)
-
-# uniform weights for target
-b = torch.tensor(ot.unif(nt))
-
-lr = 2e-3  # learning rate
-niter = 500  # number of iterations
-losses = []  # loss along the iterations
-
-# loss for the minimal Wasserstein estimator
-
-def get_loss(w):
-    a = torch.mv(H2, w)  # distribution reweighting
-    return ot.emd2(a, b, M2)  # squared Wasserstein 2
-
-for i in range(niter):
-    loss = get_loss(w)
-    losses.append(float(loss))
-
-    loss.backward()
-
-    with torch.no_grad():
-        w -= lr * w.grad  # gradient step
-        w[:] = ot.utils.proj_simplex(w)  # projection on the simplex
-
-    w.grad.zero_()
-
-we = w.detach().numpy()
-print("Estimated mixture:", we)
-
-pl.figure(2)
-pl.semilogy(losses)
-pl.grid()
-pl.title("Wasserstein distance")
-pl.xlabel("Iterations")
-
-pl.figure(3)
-
-# compute source weights
-ws = H.dot(we)
-
-pl.scatter(xt[:, 0], xt[:, 1], label="Target $\mu^t$", alpha=0.5)
-pl.scatter(
-    xs[:, 0],
-    xs[:, 1],
-    color="C3",
-    s=ws * 20 * ns,
-    label="Weighted sources $\sum_{k} w_k\mu^s_k$",
-    alpha=0.5,
-)
-pl.title("Target and reweighted source distributions")
-pl.legend()
-"""
-
-
+@needs_seed('unmix_optim_torch')
 def test_pot_unmixing_script_runs_on_otbook():
+    "POT's gallery script, with only its import line changed, prints the published mixture"
     import matplotlib.pyplot as plt
-    code = UNMIX_SEED.replace('\nimport ot\n', '\nimport otbook as ot\n')
+    code = on_otbook('\n'.join(seed_blocks('unmix_optim_torch')))
     assert code.count('import otbook as ot') == 1
     ns = {}
     with warnings.catch_warnings():

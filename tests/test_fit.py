@@ -16,7 +16,6 @@ import otbook
 from otbook import fit_model, gradient_flow
 
 ROOT = Path(__file__).resolve().parents[1]
-needs_samplesloss = pytest.mark.skipif(not hasattr(otbook, 'SamplesLoss'), reason='otbook.SamplesLoss not there yet')
 
 
 class LeastSquares(torch.nn.Module):
@@ -241,7 +240,6 @@ class Eulerian(Barycenter):
         return self.w * self.loss(c_k, self.z_k, self.a_i, self.x_i) + (1 - self.w) * self.loss(c_k, self.z_k, self.b_j, self.y_j)
 
 
-@needs_samplesloss
 @pytest.mark.parametrize('scaling, tol', [(.9, 1e-10), (.5, 1e-5)])
 def test_lagrangian_barycenter_published_costs(scaling, tol):
     "DESIGN.md's reference, N = M = 50: 0.12207 → 0.09042, the closed-form W₂ barycenter cost"
@@ -249,7 +247,6 @@ def test_lagrangian_barycenter_published_costs(scaling, tol):
     np.testing.assert_allclose([costs[0], costs[-1]], [.12207, .09042], atol=2e-5)
 
 
-@needs_samplesloss
 @pytest.mark.slow
 def test_eulerian_barycenter_published_costs():
     "DESIGN.md's reference, N = M = 50: 0.12207 → 0.09044 (the notebook asserts it in CI too)"
@@ -261,7 +258,6 @@ FLOWS = {'gaussian .5': dict(loss='gaussian', blur=.5), 'gaussian .1': dict(loss
          'energy': dict(loss='energy'), 'sinkhorn p=2 .01': dict(loss='sinkhorn', p=2, blur=.01)}
 
 
-@needs_samplesloss
 @pytest.mark.parametrize('name', FLOWS)
 def test_gradient_flows_match_geomloss(name):
     "The gallery's 2-D flows (N = M = 100, up to t = 1) with otbook's SamplesLoss follow GeomLoss's"

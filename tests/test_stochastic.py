@@ -12,6 +12,7 @@ import torch
 import ot as pot
 import ot.plot  # noqa: F401  (POT's module, stubbed below when the seed runs on POT)
 import otbook
+from seeds import needs_seed, on_otbook, seed_blocks
 from otbook import stochastic as st
 from otbook.utils import dist
 
@@ -173,147 +174,32 @@ def test_bad_input():
 
 
 # --- the POT gallery script "Dual OT solvers for entropic and quadratic regularized OT with
-# Pytorch" (plot_dual_ot_pytorch.py by R. Flamary, POT, MIT license) as a user runs it, with
-# three lines added: the numpy seed and the two that keep the results. Only the import lines
-# differ between the run on POT and the run on otbook.
+# Pytorch", read from ../shared/seeds and run as a user would, block by block, with one line
+# added (the numpy seed: the script's data come from numpy's global generator). After the blocks
+# that compute the two plans we keep the losses recorded so far and the plan.
 
-SEED_SCRIPT = '''
-np.random.seed(0)  # added: the script's data come from numpy's global generator
-torch.manual_seed(1)
-
-n_source_samples = 100
-n_target_samples = 100
-theta = 2 * np.pi / 20
-noise_level = 0.1
-
-Xs, ys = ot.datasets.make_data_classif(
-    'gaussrot', n_source_samples, nz=noise_level)
-Xt, yt = ot.datasets.make_data_classif(
-    'gaussrot', n_target_samples, theta=theta, nz=noise_level)
-
-# one of the target mode changes its variance (no linear mapping)
-Xt[yt == 2] *= 3
-Xt = Xt + 4
-
-pl.figure(1, (10, 5))
-pl.clf()
-pl.scatter(Xs[:, 0], Xs[:, 1], marker='+', label='Source samples')
-pl.scatter(Xt[:, 0], Xt[:, 1], marker='o', label='Target samples')
-pl.legend(loc=0)
-pl.title('Source and target distributions')
-
-xs = torch.tensor(Xs)
-xt = torch.tensor(Xt)
-
-u = torch.randn(n_source_samples, requires_grad=True)
-v = torch.randn(n_source_samples, requires_grad=True)
-
-reg = 0.5
-
-optimizer = torch.optim.Adam([u, v], lr=1)
-
-# number of iteration
-n_iter = 200
-
-
-losses = []
-
-for i in range(n_iter):
-
-    # generate noise samples
-
-    # minus because we maximize te dual loss
-    loss = -ot.stochastic.loss_dual_entropic(u, v, xs, xt, reg=reg)
-    losses.append(float(loss.detach()))
-
-    if i % 10 == 0:
-        print("Iter: {:3d}, loss={}".format(i, losses[-1]))
-
-    loss.backward()
-    optimizer.step()
-    optimizer.zero_grad()
-
-
-pl.figure(2)
-pl.plot(losses)
-pl.grid()
-pl.title('Dual objective (negative)')
-pl.xlabel("Iterations")
-
-Ge = ot.stochastic.plan_dual_entropic(u, v, xs, xt, reg=reg)
-RESULTS.append((losses, Ge.detach().numpy()))  # added
-
-pl.figure(3, (10, 5))
-pl.clf()
-ot.plot.plot2D_samples_mat(Xs, Xt, Ge.detach().numpy(), alpha=0.1)
-pl.scatter(Xs[:, 0], Xs[:, 1], marker='+', label='Source samples', zorder=2)
-pl.scatter(Xt[:, 0], Xt[:, 1], marker='o', label='Target samples', zorder=2)
-pl.legend(loc=0)
-pl.title('Source and target distributions')
-
-u = torch.randn(n_source_samples, requires_grad=True)
-v = torch.randn(n_source_samples, requires_grad=True)
-
-reg = 0.01
-
-optimizer = torch.optim.Adam([u, v], lr=1)
-
-# number of iteration
-n_iter = 200
-
-
-losses = []
-
-
-for i in range(n_iter):
-
-    # generate noise samples
-
-    # minus because we maximize te dual loss
-    loss = -ot.stochastic.loss_dual_quadratic(u, v, xs, xt, reg=reg)
-    losses.append(float(loss.detach()))
-
-    if i % 10 == 0:
-        print("Iter: {:3d}, loss={}".format(i, losses[-1]))
-
-    loss.backward()
-    optimizer.step()
-    optimizer.zero_grad()
-
-
-pl.figure(4)
-pl.plot(losses)
-pl.grid()
-pl.title('Dual objective (negative)')
-pl.xlabel("Iterations")
-
-Gq = ot.stochastic.plan_dual_quadratic(u, v, xs, xt, reg=reg)
-RESULTS.append((losses, Gq.detach().numpy()))  # added
-
-pl.figure(5, (10, 5))
-pl.clf()
-ot.plot.plot2D_samples_mat(Xs, Xt, Gq.detach().numpy(), alpha=0.1)
-pl.scatter(Xs[:, 0], Xs[:, 1], marker='+', label='Source samples', zorder=2)
-pl.scatter(Xt[:, 0], Xt[:, 1], marker='o', label='Target samples', zorder=2)
-pl.legend(loc=0)
-pl.title('OT plan with quadratic regularization')
-'''
-
-
-def run_seed(imports):
+def run_seed(imports_on_otbook: bool):
+    "[(losses, plan)] for the entropic and the quadratic runs of the seed script"
     import matplotlib.pyplot as pl
-    ns = {'RESULTS': []}
-    exec(imports, ns)
-    exec(SEED_SCRIPT, ns)
+    blocks = seed_blocks('dual_ot_pytorch')
+    ns, results = {}, []
+    exec(on_otbook(blocks[0]) if imports_on_otbook else blocks[0], ns)
+    exec('np.random.seed(0)', ns)
+    for block in blocks[1:]:
+        exec(block, ns)
+        for plan in ('Ge', 'Gq'):
+            if plan in ns and len(results) < ('Ge', 'Gq').index(plan) + 1:
+                results.append((list(ns['losses']), ns[plan].detach().numpy()))
     pl.close('all')
-    return ns['RESULTS']
+    return results
 
 
 @pytest.fixture(scope='module')
 def seed_on_otbook():
-    return run_seed('import numpy as np\nimport matplotlib.pyplot as pl\nimport torch\nimport otbook as ot\nimport otbook.plot')
+    return run_seed(imports_on_otbook=True)
 
 
+@needs_seed('dual_ot_pytorch')
 def test_seed_script_numbers(seed_on_otbook, capsys):
     (le, Ge), (lq, Gq) = seed_on_otbook
     assert len(le) == len(lq) == 200
@@ -321,10 +207,11 @@ def test_seed_script_numbers(seed_on_otbook, capsys):
     assert Ge.shape == Gq.shape == (100, 100) and (Gq == 0).mean() > .5  # the quadratic plan is sparse
 
 
+@needs_seed('dual_ot_pytorch')
 def test_seed_script_same_as_pot(seed_on_otbook, monkeypatch):
     # POT draws one matplotlib line per plan entry (10,000 here): stub its plot, not its numbers
     monkeypatch.setattr(pot.plot, 'plot2D_samples_mat', lambda *args, **kwargs: None)
-    theirs = run_seed('import numpy as np\nimport matplotlib.pyplot as pl\nimport torch\nimport ot\nimport ot.plot')
+    theirs = run_seed(imports_on_otbook=False)
     for (lo, Go), (lt, Gt) in zip(seed_on_otbook, theirs):
         np.testing.assert_allclose(lo, lt, rtol=1e-12)
         np.testing.assert_allclose(Go, Gt, rtol=1e-10, atol=1e-15)
