@@ -111,3 +111,14 @@ def test_quarto_config_is_valid():
     cfg = yaml.safe_load((ROOT / 'nbs' / '_quarto.yml').read_text())
     assert cfg['project']['type'] == 'website'
     assert cfg['format']['html']['html-math-method'] == 'mathml'
+
+
+@pytest.mark.parametrize('nb', NBS, ids=lambda p: p.stem)
+def test_colab_installs_what_the_notebook_imports(nb):
+    "The test-only oracles a notebook imports (POT, GeomLoss, KeOps) are in its Colab install cell"
+    cells = json.loads(nb.read_text())['cells']
+    code = '\n'.join(''.join(c['source']) for c in cells if c['cell_type'] == 'code')
+    install = next(''.join(c['source']) for c in cells[:6] if '!pip install' in ''.join(c['source']))
+    for module, package in (('ot', 'pot'), ('geomloss', 'geomloss'), ('pykeops', 'pykeops')):
+        if re.search(rf'^\s*(import|from) {module}\b', code, re.M):
+            assert re.search(rf'\s{package}\b', install), f'{nb.name} imports {module} but its install cell lacks {package}'
