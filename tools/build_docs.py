@@ -32,6 +32,7 @@ nav.sidebar a{display:block;color:#343a40;text-decoration:none;padding:.12rem .3
 nav.sidebar a:hover{background:#e4ebf3}nav.sidebar a.active{background:#2780e3;color:#fff}
 main{margin-left:17rem;max-width:52rem;padding:1rem 2rem 4rem}
 header#title-block-header h1{margin-bottom:.2rem}p.subtitle{color:#6c757d;font-size:1.1rem;margin-top:0}
+code{white-space:pre-wrap}pre code{white-space:pre}
 pre{background:#f7f7f9;border-left:3px solid #2780e3;padding:.6rem .8rem;overflow-x:auto;font-size:.86rem}
 pre.out,div.out pre{border-left-color:#adb5bd;background:#fcfcfd}
 code{font-size:.9em}img{max-width:100%}math[display=block]{margin:.8rem 0;overflow-x:auto}
@@ -125,14 +126,15 @@ def pandoc(md: str, dest: Path, title: str, subtitle: str, nav: str):
     import pypandoc
     tmp = dest.parent / '_parts'
     tmp.mkdir(exist_ok=True)
-    (tmp / 'head.html').write_text(f'<style>{CSS}</style>')
     (tmp / 'before.html').write_text(nav + '\n<main>')
     (tmp / 'after.html').write_text('</main>')
     cmd = [pypandoc.get_pandoc_path(), '-f', 'markdown-implicit_figures', '-t', 'html5', '-s', '--mathml',
-           '-H', str(tmp / 'head.html'), '-B', str(tmp / 'before.html'), '-A', str(tmp / 'after.html'),
-           '--metadata', f'title={title}', '--metadata', f'pagetitle={title} – otbook', '-o', str(dest)]
-    if subtitle: cmd += ['--metadata', f'subtitle={subtitle}']
-    subprocess.run(cmd, input=md, text=True, check=True)
+           '--css', 'style.css', '-M', 'document-css=false', '-B', str(tmp / 'before.html'), '-A', str(tmp / 'after.html'),
+           '-o', str(dest)]
+    # a YAML block rather than --metadata, so that the title and subtitle are read as markdown
+    meta = {'title': title, 'pagetitle': f'{title} – otbook', 'subtitle': subtitle}
+    head = '---\n' + ''.join(f'{k}: {json.dumps(v)}\n' for k, v in meta.items() if v) + '---\n\n'
+    subprocess.run(cmd, input=head + md, text=True, check=True)
 
 
 def build_site():
@@ -150,6 +152,7 @@ def build_site():
     nav_entries = [(p.stem, page_name(p, fm), fm.get('title', p.stem)) for p, fm, _ in pages if p.name != 'index.ipynb']
     if DOCS.exists(): shutil.rmtree(DOCS)
     DOCS.mkdir()
+    (DOCS / 'style.css').write_text(CSS.lstrip())
     for p, fm, md in pages:
         name = page_name(p, fm)
         pandoc(md, DOCS / name, fm.get('title', p.stem), fm.get('description', ''), sidebar(nav_entries, name))
