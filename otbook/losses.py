@@ -4,26 +4,27 @@
 
 # %% ../nbs/30_losses.ipynb #762816ec
 from __future__ import annotations
+import warnings
 from functools import partial
 import torch
 from .utils import check_choice, check_finite, check_ndim, check_positive, check_open_interval, to_tensor, to_type_of
-from .geometry import GEOMETRIES, KERNELS, choose_backend
+from .geometry import GEOMETRIES, as_kernel, choose_backend
 from .sinkhorn import (log_weights, dampening, max_diameter, epsilon_schedule, sinkhorn_loop, extrapolate,
                              marginal_error, implicit_fixed_point, transport_plan)
 
 # %% auto #0
-__all__ = ['LOSSES', 'BACKENDS', 'check_weights_for', 'check_clouds', 'check_masses', 'sinkhorn_value', 'hausdorff_potentials',
-           'kernel_value', 'SamplesLoss']
-
-# %% ../nbs/30_losses.ipynb #017193c0
-LOSSES = ('sinkhorn', 'hausdorff', 'energy', 'gaussian', 'laplacian')
-BACKENDS = ('auto', 'tensorized', 'online')
+__all__ = ['LOW_PRECISION', 'ROUTINES', 'check_weights_for', 'check_clouds', 'check_masses', 'parse_inputs', 'sinkhorn_value',
+           'hausdorff_potentials', 'kernel_value', 'sinkhorn_routine', 'hausdorff_routine', 'kernel_routine',
+           'ConvergenceWarning', 'warn_unconverged', 'SamplesLoss']
 
 # %% ../nbs/30_losses.ipynb #be116993
+LOW_PRECISION = (torch.float16, torch.bfloat16)  # computed in float32, returned in the input's dtype
+
 def check_weights_for(a, x: torch.Tensor, name: str) -> torch.Tensor:
-    "Weights `a` (B,N) or (N,) for points `x` (B,N,D) or (N,D): None gives uniform ones; checked and typed like x"
+    "Weights `a` (B,N), (N,) or (N,1) for points `x` (B,N,D) or (N,D): None gives uniform ones; checked and typed like x"
     if a is None: return torch.full(x.shape[:-1], 1 / x.shape[-2], dtype=x.dtype, device=x.device)
     a = to_tensor(a, dtype=x.dtype, device=x.device)
+    if a.ndim == x.ndim and a.shape[-1] == 1: a = a[..., 0]  # GeomLoss's column weights
     check_ndim(a, name, (x.ndim - 1,))
     if a.shape != x.shape[:-1]:
         raise ValueError(f"{name} has shape {tuple(a.shape)} but the points have shape {tuple(x.shape)}")
@@ -33,17 +34,20 @@ def check_weights_for(a, x: torch.Tensor, name: str) -> torch.Tensor:
 
 # %% ../nbs/30_losses.ipynb #048f0636
 def check_clouds(x, y):
-    "Points x (N,D) or (B,N,D) and y alike, as tensors of x's dtype and device"
+    "Points x (N,D) or (B,N,D) and y alike, as tensors of x's dtype and device (float32 for half precision)"
     x = to_tensor(x)
     y = to_tensor(y, dtype=None if torch.is_tensor(y) else x.dtype, device=None if torch.is_tensor(y) else x.device)
     check_ndim(x, 'x', (2, 3))
     check_ndim(y, 'y', (x.ndim,))
     if y.dtype != x.dtype or y.device != x.device:
         raise ValueError(f"y is {y.dtype} on {y.device} but x is {x.dtype} on {x.device}")
+    if x.shape[-1] == 0: raise ValueError(f"x has shape {tuple(x.shape)}: points need at least one coordinate (D >= 1)")
     if y.shape[-1] != x.shape[-1]: raise ValueError(f"y has dimension {y.shape[-1]} but x has dimension {x.shape[-1]}")
     if x.ndim == 3 and y.shape[0] != x.shape[0]: raise ValueError(f"y has batch size {y.shape[0]} but x has {x.shape[0]}")
-    for v, name in ((x, 'x'), (y, 'y')): check_finite(v, name)
-    return x, y
+    for v, name in ((x, 'x'), (y, 'y')):
+        if v.shape[-2] == 0: raise ValueError(f"{name} has shape {tuple(v.shape)}: a cloud needs at least one point")
+        check_finite(v, name)
+    return (x.float(), y.float()) if x.dtype in LOW_PRECISION else (x, y)
 
 # %% ../nbs/30_losses.ipynb #05066738
 def check_masses(a: torch.Tensor, b: torch.Tensor):
@@ -52,6 +56,18 @@ def check_masses(a: torch.Tensor, b: torch.Tensor):
     if ((ma - mb).abs() > 10 * torch.finfo(a.dtype).eps ** .5 * torch.maximum(ma, mb)).any():
         raise ValueError(f"b has total mass {mb.tolist()} but a has {ma.tolist()}: balanced transport "
                          "needs equal masses (set reach for unbalanced transport)")
+
+# %% ../nbs/30_losses.ipynb #412f680b
+def parse_inputs(*args):
+    "(a, x, b, y) as batched, checked tensors (B,N), (B,N,D), (B,M), (B,M,D); whether the input was batched; its dtype"
+    if len(args) not in (2, 4):
+        raise ValueError(f"SamplesLoss takes (x, y) or (a, x, b, y), got {len(args)} arguments")
+    a, x, b, y = (None, *args[:1], None, *args[1:]) if len(args) == 2 else args
+    dtype = x.dtype if torch.is_tensor(x) and x.is_floating_point() else None
+    x, y = check_clouds(x, y)
+    a, b = check_weights_for(a, x, 'a'), check_weights_for(b, y, 'b')
+    if x.ndim == 3: return a, x, b, y, True, dtype or x.dtype
+    return a[None], x[None], b[None], y[None], False, dtype or x.dtype
 
 # %% ../nbs/30_losses.ipynb #1dbfe43e
 def sinkhorn_value(c: torch.Tensor,  # (B,L) joint weights [a; b]
@@ -69,10 +85,10 @@ def sinkhorn_value(c: torch.Tensor,  # (B,L) joint weights [a; b]
     return value - eps / 2 * (m - m.detach())
 
 # %% ../nbs/30_losses.ipynb #eff13869
-def hausdorff_potentials(G, w: torch.Tensor, eps_list: list, rho: float | None, tol: float):
+def hausdorff_potentials(G, w: torch.Tensor, solve, rho: float | None):
     "Potentials (B,2,L) [[b(x); a(y)], [a(x); b(y)]] of the Hausdorff divergence (differentiable), and the loop's result"
     softmin = partial(G.softmin, blocks=('self',), detach=False)
-    res = sinkhorn_loop(softmin, w, eps_list, rho, tol=tol)
+    res = solve(softmin, w)
     eps, lam = res.eps, dampening(res.eps, rho)
     u_self = implicit_fixed_point(lambda u: (u + lam * softmin(eps, w + u / eps)) / 2, res.u)
     u_cross = lam * G.softmin(eps, w + u_self / eps, ('cross',), detach=False)
@@ -86,6 +102,47 @@ def kernel_value(G, kernel, blur: float, a: torch.Tensor, b: torch.Tensor):
     t = (s * Ks).sum(-1)
     return t - t.detach() / 2, Ks
 
+# %% ../nbs/30_losses.ipynb #66e6abed
+def sinkhorn_routine(L, G, a: torch.Tensor, b: torch.Tensor):
+    "Sinkhorn divergence (debiased) or entropic OT (B,) and the potentials (F, G)"
+    if L.rho is None: check_masses(a, b)
+    c = torch.cat([a, b], -1)
+    blocks = ('cross', 'self') if L.debias else ('cross',)
+    w = log_weights(c)[:, None].expand(-1, len(blocks), -1)
+    softmin = partial(G.softmin, blocks=blocks)
+    res = L.solve(G, softmin, w, L.tol)
+    u = extrapolate(softmin, res.u, w, res.eps, L.rho)
+    FG = u[:, 0] - u[:, 1] if L.debias else u[:, 0]
+    return sinkhorn_value(c, u, res.eps, L.rho, L.debias), *G.split(FG).values()
+
+# %% ../nbs/30_losses.ipynb #aa0cfbed
+def hausdorff_routine(L, G, a: torch.Tensor, b: torch.Tensor):
+    "Hausdorff divergence (B,) and its potentials (F, G)"
+    c = torch.cat([a, b], -1)
+    tol = L.tol or torch.finfo(c.dtype).eps ** .5  # the self-problem is iterated to a tolerance: it is differentiated implicitly
+    u, res = hausdorff_potentials(G, log_weights(c)[:, None], lambda softmin, w: L.solve(G, softmin, w, tol), L.rho)
+    value = sinkhorn_value(c, u, res.eps, L.rho, True, envelope=False) / 2
+    return value, *G.split((u[:, 0] - u[:, 1]) / 2).values()
+
+def kernel_routine(L, G, a: torch.Tensor, b: torch.Tensor):
+    "Kernel norm ½‖α − β‖²_k (B,) and the potentials (K s on x, −K s on y)"
+    value, Ks = kernel_value(G, as_kernel(L.kernel, L.loss, L.blur), L.blur, a, b)
+    F, Gp = G.split(Ks).values()
+    return value, F, -Gp
+
+ROUTINES = {'sinkhorn': sinkhorn_routine, 'hausdorff': hausdorff_routine,
+            'energy': kernel_routine, 'gaussian': kernel_routine, 'laplacian': kernel_routine}
+
+# %% ../nbs/30_losses.ipynb #2f82e0a5
+class ConvergenceWarning(UserWarning):
+    "An iterative solver stopped short of its tolerance"
+
+def warn_unconverged(res, who: str = 'SamplesLoss'):
+    "Warn (`ConvergenceWarning`) if the loop result `res` was given a `tol` and did not reach it"
+    if res.converged is False:
+        warnings.warn(f"{who}: marginal error {res.errors[-1]:.2e} after {res.n_iter} updates is above tol={res.tol:g}; "
+                      f"raise max_iter (or blur, or scaling towards 1), or loosen tol", ConvergenceWarning, stacklevel=4)
+
 # %% ../nbs/30_losses.ipynb #4733fba2
 class SamplesLoss(torch.nn.Module):
     "Sinkhorn, Hausdorff and kernel losses between weighted point clouds, with GeomLoss's signature and numbers"
@@ -96,102 +153,83 @@ class SamplesLoss(torch.nn.Module):
                  diameter: float | None = None,  # start of the ε schedule; None: the clouds' bounding box diagonal
                  scaling: float = .5,  # ratio of successive blurs in the ε schedule, in (0, 1)
                  truncate: float = 5,  # GeomLoss's multiscale option, unused here
-                 cost=None,  # user cost: callable (B,N,D),(B,M,D) -> (B,N,M) (tensorized) or KeOps formula (online)
-                 kernel=None,  # user kernel(x, y, blur=, use_keops=) for the kernel losses
+                 cost=None,  # user cost: callable (B,N,D),(B,M,D) -> (B,N,M) (tensorized, blocked) or KeOps formula (online)
+                 kernel=None,  # user kernel(x, y, blur=) -> (B,N,M), or a KeOps formula, for the kernel losses
                  cluster_scale=None,  # GeomLoss's multiscale option, unused here
                  debias: bool = True,  # Sinkhorn divergence (True) or plain entropic OT (False)
                  potentials: bool = False,  # return the dual potentials (F, G) instead of the value
                  verbose: bool = False,  # print the ε schedule and the final marginal error of each call
-                 backend: str = 'auto',  # 'tensorized' (dense), 'online' (KeOps) or 'auto'
-                 tol: float | None = None):  # iterate at the last ε until the marginal error < tol (None: GeomLoss's loop)
+                 backend: str = 'auto',  # 'tensorized' (dense), 'blocked' (row blocks), 'online' (KeOps) or 'auto'
+                 tol: float | None = None,  # iterate at the last ε until the marginal error < tol (None: GeomLoss's loop)
+                 max_iter: int = 10000):  # most updates at the last ε when iterating to `tol`
         super().__init__()
-        check_choice(loss, 'loss', LOSSES)
+        check_choice(loss, 'loss', ROUTINES)
         check_choice(p, 'p', (1, 2))
-        check_choice(backend, 'backend', BACKENDS)
+        check_choice(backend, 'backend', ('auto', *GEOMETRIES))
         check_positive(blur, 'blur')
         check_open_interval(scaling, 'scaling', 0, 1)
         for v, name in ((reach, 'reach'), (diameter, 'diameter'), (tol, 'tol')):
             if v is not None: check_positive(v, name)
+        if isinstance(max_iter, bool) or not isinstance(max_iter, int) or max_iter < 1:
+            raise ValueError(f"max_iter must be a positive integer, got {max_iter!r}")
         self.loss, self.p, self.blur, self.reach, self.diameter, self.scaling = loss, p, blur, reach, diameter, scaling
         self.truncate, self.cost, self.kernel, self.cluster_scale = truncate, cost, kernel, cluster_scale
-        self.debias, self.potentials, self.verbose, self.backend, self.tol = debias, potentials, verbose, backend, tol
-        self.result = None  # the SinkhornResult of the last call, for inspection
+        self.debias, self.potentials, self.verbose, self.backend = debias, potentials, verbose, backend
+        self.tol, self.max_iter = tol, max_iter
+        self.result = None  # the SinkhornResult of the last call: iterations, errors, converged
 
-    def parse(self, *args):
-        "(a, x, b, y) as batched tensors (B,N), (B,N,D), ..., and whether the input was batched"
-        if len(args) not in (2, 4):
-            raise ValueError(f"SamplesLoss takes (x, y) or (a, x, b, y), got {len(args)} arguments")
-        a, x, b, y = (None, *args[:1], None, *args[1:]) if len(args) == 2 else args
-        x, y = check_clouds(x, y)
-        a, b = check_weights_for(a, x, 'a'), check_weights_for(b, y, 'b')
-        batched = x.ndim == 3
-        if not batched: a, x, b, y = a[None], x[None], b[None], y[None]
-        return a, x, b, y, batched
-
-    def geometry(self, x, y):
-        "The geometry of the backend this call uses"
-        backend = choose_backend(self.backend, x.shape[1], y.shape[1])
-        return GEOMETRIES[backend](x, y, self.p, self.cost)
+    @property
+    def rho(self): return None if self.reach is None else self.reach ** self.p
 
     def schedule(self, x, y) -> list:
         "The ε schedule for clouds x and y"
         return epsilon_schedule(self.p, self.diameter or max_diameter(x, y), self.blur, self.scaling)
 
-    @property
-    def rho(self): return None if self.reach is None else self.reach ** self.p
+# %% ../nbs/30_losses.ipynb #8d547a25
+def _geometry(self, x: torch.Tensor, y: torch.Tensor):
+    "The geometry of the backend this call uses"
+    B, N, D = x.shape
+    backend = choose_backend(self.backend, N, y.shape[1], D, B, x.element_size(), x.device)
+    return GEOMETRIES[backend](x, y, self.p, self.cost)
 
-    def forward(self, *args):
-        a, x, b, y, batched = self.parse(*args)
-        G = self.geometry(x, y)
-        if self.loss in KERNELS:
-            value, Ks = kernel_value(G, self.kernel or KERNELS[self.loss], self.blur, a, b)
-            F, Gp = G.split(Ks).values()
-            Gp = -Gp
-        else:
-            value, (F, Gp) = self.transport(G, a, b)
-        out = tuple(to_type_of(o if batched else o[0], args[-1]) for o in ((F, Gp) if self.potentials else (value,)))
-        return out if self.potentials else out[0]
+def _solve(self, G, softmin, w: torch.Tensor, tol: float | None):
+    "Run the loop on `softmin` from log-weights `w` (B,K,L); record the result, report it, warn if short of `tol`"
+    res = sinkhorn_loop(softmin, w, self.schedule(G.x, G.y), self.rho, tol=tol, max_iter=self.max_iter)
+    self.result = res
+    if self.verbose: self.report(G, softmin, res, w)
+    warn_unconverged(res)
+    return res
 
-    def transport(self, G, a, b):
-        "Sinkhorn or Hausdorff value and potentials (F, G)"
-        c = torch.cat([a, b], -1)
-        eps_list, rho = self.schedule(G.x, G.y), self.rho
-        if self.loss == 'hausdorff':
-            w = log_weights(c)[:, None]
-            u, res = hausdorff_potentials(G, w, eps_list, rho, self.tol or torch.finfo(c.dtype).eps ** .5)
-            value, FG = sinkhorn_value(c, u, res.eps, rho, True, envelope=False) / 2, (u[:, 0] - u[:, 1]) / 2
-            softmin = partial(G.softmin, blocks=('self',))
-        else:
-            if rho is None: check_masses(a, b)
-            blocks = ('cross', 'self') if self.debias else ('cross',)
-            w = log_weights(c)[:, None].expand(-1, len(blocks), -1)
-            softmin = partial(G.softmin, blocks=blocks)
-            res = sinkhorn_loop(softmin, w, eps_list, rho, tol=self.tol)
-            u = extrapolate(softmin, res.u, w, res.eps, rho)
-            value = sinkhorn_value(c, u, res.eps, rho, self.debias)
-            FG = u[:, 0] - u[:, 1] if self.debias else u[:, 0]
-        self.result = res
-        if self.verbose: self.report(G, softmin, res, w)
-        return value, G.split(FG).values()
+def _report(self, G, softmin, res, w):
+    "Print the ε schedule and the final marginal error (the `verbose=True` report)"
+    with torch.no_grad(): err = marginal_error(res.u, softmin(res.eps, w + res.u / res.eps), w, res.eps, self.rho)
+    eps_list = self.schedule(G.x, G.y)
+    extra = res.n_iter - len(eps_list)
+    conv = '' if res.tol is None else f" (tol {res.tol:.0e} {'reached' if res.converged else 'NOT reached'})"
+    print(f"SamplesLoss({self.loss!r}, p={self.p}, blur={self.blur}, scaling={self.scaling}, {G.name}): "
+          f"{len(eps_list)} values of ε from {eps_list[0]:.3g} to {res.eps:.3g}"
+          + (f", then {extra} more updates" if extra else "") + f"; marginal error {err:.2e}{conv}")
 
-    def report(self, G, softmin, res, w):
-        "Print the ε schedule and the final marginal error (the `verbose=True` report)"
-        with torch.no_grad(): err = marginal_error(res.u, softmin(res.eps, w + res.u / res.eps), w, res.eps, self.rho)
-        eps_list = self.schedule(G.x, G.y)
-        extra = res.n_iter - len(eps_list)
-        conv = '' if res.tol is None else f" (tol {res.tol:.0e} {'reached' if res.converged else 'NOT reached'})"
-        print(f"SamplesLoss({self.loss!r}, p={self.p}, blur={self.blur}, scaling={self.scaling}, "
-              f"{'online' if G.online else 'tensorized'}): {len(eps_list)} values of ε from {eps_list[0]:.3g} "
-              f"to {res.eps:.3g}" + (f", then {extra} more updates" if extra else "") + f"; marginal error {err:.2e}{conv}")
+SamplesLoss.geometry, SamplesLoss.solve, SamplesLoss.report = _geometry, _solve, _report
 
-    def plan(self, *args, tol: float | None = None):
-        "Transport plan of OT_ε(α, β), iterated until its marginals are within `tol` (default: self.tol or 1e-4)"
-        if self.loss != 'sinkhorn': raise ValueError(f"loss: plans exist for 'sinkhorn' only, not {self.loss!r}")
-        a, x, b, y, batched = self.parse(*args)
-        G = self.geometry(x, y)
-        w = log_weights(torch.cat([a, b], -1))[:, None]
-        softmin = partial(G.softmin, blocks=('cross',))
-        self.result = res = sinkhorn_loop(softmin, w, self.schedule(x, y), self.rho, tol=tol or self.tol or 1e-4)
-        if self.verbose: self.report(G, softmin, res, w)
-        P = transport_plan(G, res.u[:, 0], w[:, 0], res.eps)
-        return P if batched or G.online and G.B == 1 else P[0]
+# %% ../nbs/30_losses.ipynb #78ad876d
+def _forward(self, *args):
+    "The loss between the measures (x, y) or (a, x, b, y): (B,) or a scalar; (F, G) if `potentials`"
+    a, x, b, y, batched, dtype = parse_inputs(*args)
+    value, F, Gp = ROUTINES[self.loss](self, self.geometry(x, y), a, b)
+    out = tuple(to_type_of((o if batched else o[0]).to(dtype), args[-1]) for o in ((F, Gp) if self.potentials else (value,)))
+    return out if self.potentials else out[0]
+
+def _plan(self, *args, tol: float | None = None):
+    "Transport plan of OT_ε(α, β), iterated until its marginals are within `tol` (default: self.tol or 1e-4)"
+    if self.loss != 'sinkhorn': raise ValueError(f"loss: plans exist for 'sinkhorn' only, not {self.loss!r}")
+    a, x, b, y, batched, dtype = parse_inputs(*args)
+    if self.rho is None: check_masses(a, b)
+    G = self.geometry(x, y)
+    w = log_weights(torch.cat([a, b], -1))[:, None]
+    softmin = partial(G.softmin, blocks=('cross',))
+    res = self.solve(G, softmin, w, tol or self.tol or 1e-4)
+    P = transport_plan(G, res.u[:, 0], w[:, 0], res.eps)
+    return P if batched or not torch.is_tensor(P) else P[0].to(dtype)
+
+SamplesLoss.forward, SamplesLoss.plan = _forward, _plan

@@ -52,6 +52,11 @@ class SinkhornResult:
     tol: float | None = None  # the tolerance it iterated to, if any
     converged: bool | None = None  # was `tol` reached? (None without `tol`)
 
+    @property
+    def error(self) -> float | None:
+        "The last marginal error measured (None if none was: no `tol`, no tracking)"
+        return self.errors[-1] if self.errors else None
+
 # %% ../nbs/21_sinkhorn.ipynb #3083d63f
 def sinkhorn_loop(softmin,  # (eps, h (B,K,L)) -> smin_eps(h) (B,K,L): the geometry's soft-min
                   w: torch.Tensor,  # (B,K,L) log-weights on z = [x; y], one row per problem

@@ -89,7 +89,7 @@ def test_online_errors_name_the_argument():
     a, x, b, y = clouds()
     with pytest.raises(ValueError, match='cost: the online backend needs a KeOps formula string'):
         SamplesLoss(cost=lambda x, y: x, backend='online')(x, y)
-    with pytest.raises(ValueError, match='cost: online plans need the default cost'):
+    with pytest.raises(ValueError, match='cost: the online backend needs a LazyTensor form'):
         SamplesLoss(cost='Norm2(X-Y)', backend='online').plan(x, y)
 
 
