@@ -13,11 +13,11 @@ from torch.utils.checkpoint import checkpoint
 from .utils import sqdist
 
 # %% auto #0
-__all__ = ['FORMS', 'COSTS', 'KERNELS', 'BLOCKS', 'TENSORIZED_BUFFERS', 'GEOMETRIES', 'ONLINE_MAX_DIM', 'keops', 'lazy_pair',
-           'sq_dists', 'half_sq_dists', 'dists', 'lazy_sq_dists', 'Cost', 'as_cost', 'Kernel', 'as_kernel', 'lse_',
-           'softmin_dense', 'row_blocks', 'SoftminSqEuclidean', 'softmin_sqeuclidean', 'Geometry', 'CloudGeometry',
-           'available_memory', 'check_fits', 'plan_bytes', 'TensorizedGeometry', 'blockwise', 'BlockedGeometry',
-           'keops_works', 'keops_lse', 'OnlineGeometry', 'MatrixGeometry', 'tensorized_fits', 'choose_backend']
+__all__ = ['FORMS', 'COSTS', 'KERNELS', 'BLOCKS', 'GEOMETRIES', 'ONLINE_MAX_DIM', 'keops', 'lazy_pair', 'sq_dists',
+           'half_sq_dists', 'dists', 'lazy_sq_dists', 'Cost', 'as_cost', 'Kernel', 'as_kernel', 'lse_', 'softmin_dense',
+           'row_blocks', 'SoftminSqEuclidean', 'softmin_sqeuclidean', 'Geometry', 'CloudGeometry', 'available_memory',
+           'check_fits', 'tensorized_bytes', 'plan_bytes', 'TensorizedGeometry', 'blockwise', 'BlockedGeometry',
+           'keops_works', 'keops_lse', 'OnlineGeometry', 'MatrixGeometry', 'choose_backend']
 
 # %% ../nbs/10_geometry.ipynb #61d4a7c7
 @functools.cache
@@ -233,12 +233,10 @@ class CloudGeometry(Geometry):
         return (hx[..., :, None] + hy[..., None, :] - self.cost.matrix(self.x, self.y) / eps).exp()
 
 # %% ../nbs/10_geometry.ipynb #e9669183
-TENSORIZED_BUFFERS = 3  # (B, L, L) buffers that the tensorized backend holds at its peak (benchmark notebook)
-
 def available_memory(device) -> int | None:
     "Bytes free for new tensors on `device` (CUDA: mem_get_info; CPU: MemAvailable); None if unknown"
     device = torch.device(device)
-    if device.type == 'cuda': return torch.cuda.mem_get_info(device)[0]
+    if device.type == 'cuda': return torch.cuda.mem_get_info(device)[0] if torch.cuda.is_available() else None
     try:
         with open('/proc/meminfo') as f:
             return next(int(l.split()[1]) * 1024 for l in f if l.startswith('MemAvailable:'))
@@ -251,6 +249,10 @@ def check_fits(nbytes: float, what: str, device, others: str = "'blocked' or 'on
     if free is not None and nbytes > free:
         raise ValueError(f"backend: {what} needs about {nbytes / 2 ** 30:.1f} GiB but {free / 2 ** 30:.1f} GiB are free "
                          f"on {device}; use backend={others}, which never store an N×M matrix")
+
+def tensorized_bytes(B: int, N: int, M: int, itemsize: int, half_sq: bool) -> float:
+    "Peak bytes of the tensorized backend on B problems of N×M points (half_sq: the matrix-product soft-min)"
+    return (2 * B * max(N, M) ** 2 if half_sq else 3 * B * (N + M) ** 2) * itemsize
 
 def plan_bytes(G) -> float:
     "Bytes of a dense (B, N, M) plan of geometry `G`"
@@ -265,9 +267,8 @@ class TensorizedGeometry(CloudGeometry):
     def __init__(self, x, y, p=2, cost=None):
         super().__init__(x, y, p, cost)
         self.cost.need('dense', 'tensorized')
-        L = self.N + self.M
-        check_fits(TENSORIZED_BUFFERS * self.B * L * L * x.element_size(), f'tensorized (N={self.N}, M={self.M})',
-                   x.device)
+        check_fits(tensorized_bytes(self.B, self.N, self.M, x.element_size(), self.cost.half_sq),
+                   f'tensorized (N={self.N}, M={self.M})', x.device)
         self.cache = {}
 
     def cost_matrix(self, rows: str, cols: str, detach: bool = True) -> torch.Tensor:
@@ -407,15 +408,14 @@ class MatrixGeometry(Geometry):
 
 # %% ../nbs/10_geometry.ipynb #702e7446
 GEOMETRIES = {'tensorized': TensorizedGeometry, 'blocked': BlockedGeometry, 'online': OnlineGeometry}
-ONLINE_MAX_DIM = 3  # above this dimension `blocked` beats KeOps (benchmark notebook)
+ONLINE_MAX_DIM = 3  # on CUDA, KeOps up to this dimension, `blocked` above (GeomLoss's experience; benchmark's GPU cells)
 
-def tensorized_fits(B: int, N: int, M: int, itemsize: int = 4, device='cpu') -> bool:
-    "Do the tensorized backend's buffers for B problems of N×M points fit in free memory?"
-    free = available_memory(device)
-    return free is None or TENSORIZED_BUFFERS * B * (N + M) ** 2 * itemsize <= free
-
-def choose_backend(backend: str, N: int, M: int, D: int = 2, B: int = 1, itemsize: int = 4, device='cpu') -> str:
+def choose_backend(backend: str, N: int, M: int, D: int = 2, B: int = 1, itemsize: int = 4, device='cpu',
+                   half_sq: bool = False) -> str:
     "The backend `backend` ('auto' or a name in GEOMETRIES) stands for, on B problems of N×M points in dimension D"
     if backend != 'auto': return backend
-    if N * M <= 5000 ** 2 and tensorized_fits(B, N, M, itemsize, device): return 'tensorized'
-    return 'online' if D <= ONLINE_MAX_DIM and keops_works() else 'blocked'
+    free = available_memory(device)
+    fits = free is None or tensorized_bytes(B, N, M, itemsize, half_sq) <= free
+    if N * M <= 5000 ** 2 and fits: return 'tensorized'
+    on_gpu = torch.device(device).type == 'cuda'
+    return 'online' if on_gpu and D <= ONLINE_MAX_DIM and keops_works() else 'blocked'

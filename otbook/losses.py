@@ -8,7 +8,7 @@ import warnings
 from functools import partial
 import torch
 from .utils import check_choice, check_finite, check_ndim, check_positive, check_open_interval, to_tensor, to_type_of
-from .geometry import GEOMETRIES, as_kernel, choose_backend
+from .geometry import GEOMETRIES, as_cost, as_kernel, choose_backend
 from .sinkhorn import (log_weights, dampening, max_diameter, epsilon_schedule, sinkhorn_loop, extrapolate,
                              marginal_error, implicit_fixed_point, transport_plan)
 
@@ -189,8 +189,9 @@ class SamplesLoss(torch.nn.Module):
 def _geometry(self, x: torch.Tensor, y: torch.Tensor):
     "The geometry of the backend this call uses"
     B, N, D = x.shape
-    backend = choose_backend(self.backend, N, y.shape[1], D, B, x.element_size(), x.device)
-    return GEOMETRIES[backend](x, y, self.p, self.cost)
+    cost = as_cost(self.cost, self.p)
+    backend = choose_backend(self.backend, N, y.shape[1], D, B, x.element_size(), x.device, cost.half_sq)
+    return GEOMETRIES[backend](x, y, self.p, cost)
 
 def _solve(self, G, softmin, w: torch.Tensor, tol: float | None):
     "Run the loop on `softmin` from log-weights `w` (B,K,L); record the result, report it, warn if short of `tol`"

@@ -9,13 +9,15 @@ import numpy as np
 import torch
 
 # %% auto #0
-__all__ = ['log_weights', 'dampening', 'max_diameter', 'epsilon_schedule', 'marginal_error', 'SinkhornResult', 'sinkhorn_loop',
-           'extrapolate', 'transport_plan', 'implicit_fixed_point']
+__all__ = ['EMPTY', 'log_weights', 'dampening', 'max_diameter', 'epsilon_schedule', 'marginal_error', 'SinkhornResult',
+           'sinkhorn_loop', 'extrapolate', 'transport_plan', 'implicit_fixed_point']
 
 # %% ../nbs/21_sinkhorn.ipynb #4923efaf
+EMPTY = 1e-30  # the weight an empty point takes inside logarithms: far below any float's resolution, above float32's tiny
+
 def log_weights(a: torch.Tensor) -> torch.Tensor:
-    "log(a), with −100000 where a = 0, so that empty points drop out of every soft-min without NaNs"
-    return a.log().masked_fill(a <= 0, -100000.)
+    "log(a), with log(1e-30) where a = 0: empty points drop out of every soft-min, and gradients in `a` stay finite"
+    return (a + (a <= 0).to(a.dtype) * EMPTY).log()
 
 # %% ../nbs/21_sinkhorn.ipynb #02e68640
 def dampening(eps: float, rho: float | None) -> float:

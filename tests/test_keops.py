@@ -13,6 +13,7 @@ import torch
 import geomloss
 from otbook import SamplesLoss
 from otbook.geometry import keops_works, choose_backend
+from helpers import value_and_grads
 
 pytestmark = pytest.mark.pykeops
 F64 = torch.float64
@@ -26,12 +27,6 @@ def clouds(N=30, M=20, B=None, seed=0):
     return a / a.sum(-1, keepdim=True), x, b / b.sum(-1, keepdim=True), y
 
 
-def value_and_grads(L, *args):
-    args = [t.clone().requires_grad_() for t in args]
-    v = L(*args)
-    return v.detach(), torch.autograd.grad(v.sum(), args)
-
-
 def assert_same(L1, L2, args, rtol):
     (v, g), (v0, g0) = value_and_grads(L1, *args), value_and_grads(L2, *args)
     torch.testing.assert_close(v, v0, rtol=rtol, atol=0)
@@ -40,7 +35,7 @@ def assert_same(L1, L2, args, rtol):
 
 def test_keops_compiles_here():
     assert keops_works()
-    assert choose_backend('auto', 6000, 6000) == 'online'
+    assert choose_backend('auto', 6000, 6000, D=2, device='cuda') == 'online'
 
 
 @pytest.mark.parametrize('p', [1, 2])

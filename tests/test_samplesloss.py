@@ -13,6 +13,7 @@ from hypothesis import given, settings, strategies as st
 import geomloss
 import ot as pot
 from otbook import SamplesLoss
+from helpers import finite_differences, rel, value_and_grads
 
 F64 = torch.float64
 
@@ -25,32 +26,6 @@ def clouds(N=9, M=7, D=2, B=None, seed=0, mass_b=1.):
     if N > 1: x[..., 1, :] = x[..., 0, :]
     a, b = torch.rand(*sh, N, generator=g, dtype=F64) + .1, torch.rand(*sh, M, generator=g, dtype=F64) + .1
     return a / a.sum(-1, keepdim=True), x, mass_b * b / b.sum(-1, keepdim=True), y
-
-
-def value_and_grads(L, *args):
-    args = [t.clone().requires_grad_() for t in args]
-    v = L(*args)
-    return v.detach(), torch.autograd.grad(v.sum(), args)
-
-
-def rel(u, v):
-    return ((u - v).abs().max() / v.abs().max()).item()
-
-
-def finite_differences(L, args, h=1e-6):
-    "Central differences of the scalar L(*args) with respect to every entry of every argument"
-    out = []
-    for k, t in enumerate(args):
-        g = torch.zeros(t.numel(), dtype=t.dtype)
-        for i in range(t.numel()):
-            vals = []
-            for s in (h, -h):
-                moved = [u.clone() for u in args]
-                moved[k].view(-1)[i] += s
-                vals.append(L(*moved))
-            g[i] = (vals[0] - vals[1]) / (2 * h)
-        out.append(g.view_as(t))
-    return out
 
 
 BALANCED = [dict(loss='sinkhorn', p=p, debias=d, blur=bl, scaling=s)
