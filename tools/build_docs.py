@@ -3,48 +3,68 @@
 nbdev's own preprocessing (`proc_nbs`: front matter, hidden cells removed, `show_doc` API
 cards) writes `_proc/`; pandoc (from the pypandoc-binary wheel) turns each processed notebook
 into a standalone HTML page with math as MathML (no network, no MathJax), figures inlined as
-data URIs, and a sidebar linking every page. Where Quarto exists, `nbdev_docs` still works from
+data URIs, a sidebar linking every page (with an offline full-text search built by Pagefind), an
+in-page table of contents, previous/next links, a vendored math font, a gallery of the experiments
+on the home page, and an API index (`api.html`). Where Quarto exists, `nbdev_docs` still works from
 the same notebooks and `nbs/_quarto.yml`.
 
     python tools/build_docs.py            # docs/ + README.md
     python tools/build_docs.py --readme   # README.md only
 """
-import hashlib, json, os, re, shutil, subprocess, sys
+import hashlib, importlib, inspect, json, os, re, shutil, subprocess, sys
 from pathlib import Path
 
 import yaml
 from configparser import ConfigParser
 
 ROOT = Path(__file__).resolve().parents[1]
-NBS, DOCS = ROOT / 'nbs', ROOT / 'docs'
+NBS, DOCS, ASSETS = ROOT / 'nbs', ROOT / 'docs', ROOT / 'tools' / 'assets'
 STAMP = DOCS / '.build-hash'
 _cfg = ConfigParser(delimiters=['=']); _cfg.read(ROOT / 'settings.ini')
 DOC_URL = _cfg['DEFAULT']['doc_host'] + _cfg['DEFAULT']['doc_baseurl'] + '/'
 SECTIONS = (('0', 'Basics'), ('1', 'Geometry'), ('2', 'Solvers'), ('3', 'Losses and fitting'),
-            ('5', 'Experiments'), ('9', 'Benchmarks'))
+            ('5', 'Experiments'), ('9', 'Benchmarks'), ('~', 'Reference'))
+MATH_FONT = 'latinmodern-math.woff2'  # Latin Modern Math (GUST Font License), see tools/assets/
 CSS = """
+@font-face{font-family:'Latin Modern Math';src:url(latinmodern-math.woff2) format('woff2');font-display:swap}
+math{font-family:'Latin Modern Math',math}
 body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:0;padding:0;max-width:none;color:#212529;line-height:1.55;hyphens:none}
 nav.sidebar{position:fixed;top:0;left:0;bottom:0;width:15rem;overflow-y:auto;background:#f5f7fa;
-  border-right:1px solid #dde3ea;padding:1rem .9rem;font-size:.92rem}
+  border-right:1px solid #dde3ea;padding:1rem .9rem;font-size:.92rem;box-sizing:border-box}
 nav.sidebar .brand{font-weight:700;font-size:1.25rem;color:#2780e3;text-decoration:none}
 nav.sidebar h4{margin:1rem 0 .3rem;color:#6c757d;font-size:.75rem;text-transform:uppercase;letter-spacing:.05em}
 nav.sidebar a{display:block;color:#343a40;text-decoration:none;padding:.12rem .3rem;border-radius:3px}
 nav.sidebar a:hover{background:#e4ebf3}nav.sidebar a.active{background:#2780e3;color:#fff}
-main{margin-left:17rem;max-width:52rem;padding:1rem 2rem 4rem}
+#search{margin:.6rem 0;--pagefind-ui-scale:.7}
+main{margin-left:15rem;max-width:64rem;padding:1rem 2.5rem 4rem;box-sizing:border-box}
+nav#TOC{font-size:.86rem;border-left:2px solid #dde3ea;padding:.2rem .8rem;margin:1rem 0}
+nav#TOC ul{list-style:none;padding-left:.8rem;margin:.1rem 0}nav#TOC>ul{padding-left:0}
+nav#TOC a{color:#495057;text-decoration:none}nav#TOC a:hover{color:#2780e3}
+nav#TOC::before{content:'On this page';display:block;font-weight:600;color:#6c757d;margin-bottom:.2rem}
+@media (min-width:1400px){main{margin-right:16rem}
+  nav#TOC{position:fixed;top:1rem;right:1rem;width:14rem;max-height:calc(100vh - 2rem);overflow-y:auto;margin:0}}
 header#title-block-header h1{margin-bottom:.2rem}p.subtitle{color:#6c757d;font-size:1.1rem;margin-top:0}
-code{white-space:pre-wrap}pre code{white-space:pre}
-pre{background:#f7f7f9;border-left:3px solid #2780e3;padding:.6rem .8rem;overflow-x:auto;font-size:.86rem}
+code{white-space:pre-wrap;overflow-wrap:anywhere}pre code{white-space:pre-wrap;overflow-wrap:anywhere}
+pre{background:#f7f7f9;border-left:3px solid #2780e3;padding:.6rem .8rem;font-size:.86rem;overflow-x:auto}
 pre.out,div.out pre{border-left-color:#adb5bd;background:#fcfcfd}
-code{font-size:.9em}img{max-width:100%}math[display=block]{margin:.8rem 0;overflow-x:auto}
-table{border-collapse:collapse;margin:.6rem 0}td,th{border:1px solid #dee2e6;padding:.25rem .55rem;font-size:.9rem}
+code{font-size:.9em}img{max-width:100%;height:auto}
+math[display=block]{margin:.8rem 0;max-width:100%;overflow-x:auto;overflow-y:hidden;padding:.15rem 0}
+table{border-collapse:collapse;margin:.6rem 0;display:block;overflow-x:auto}td,th{border:1px solid #dee2e6;padding:.25rem .55rem;font-size:.9rem}
 hr{border:0;border-top:1px solid #dee2e6;margin:1.6rem 0 .4rem}
+nav.pager{display:flex;justify-content:space-between;gap:1rem;margin-top:3rem;padding-top:1rem;border-top:1px solid #dee2e6}
+nav.pager a{text-decoration:none;color:#2780e3;max-width:48%}nav.pager .next{margin-left:auto;text-align:right}
+.gallery{display:grid;grid-template-columns:repeat(auto-fill,minmax(13rem,1fr));gap:1rem;margin:1rem 0 1.5rem}
+.gallery a{display:block;border:1px solid #dee2e6;border-radius:6px;padding:.5rem;text-decoration:none;color:#212529}
+.gallery img{width:100%;aspect-ratio:4/3;object-fit:contain;background:#fff}.gallery span{display:block;font-size:.9rem;margin-top:.3rem}
+@media (max-width:900px){nav.sidebar{position:static;width:auto;border-right:0;border-bottom:1px solid #dde3ea;max-height:none}
+  nav.sidebar a{display:inline-block;margin:.1rem .2rem}main{margin-left:0;padding:.6rem 1rem 3rem}}
 """
 
 
 def source_hash() -> str:
     "Hash of everything the site is built from: a committed docs/ whose stamp differs is stale"
     h = hashlib.sha256()
-    files = sorted(NBS.rglob('*.ipynb')) + [NBS / '_quarto.yml', ROOT / 'settings.ini', Path(__file__)]
+    files = sorted(NBS.rglob('*.ipynb')) + [NBS / '_quarto.yml', ROOT / 'settings.ini', Path(__file__)] + sorted(ASSETS.glob('*'))
     for f in files:
         if any(p.startswith(('.', '_proc')) for p in f.relative_to(ROOT).parts): continue
         h.update(str(f.relative_to(ROOT)).encode() + b'\0' + f.read_bytes() + b'\0')
@@ -112,52 +132,142 @@ def page_name(nb_path: Path, fm: dict) -> str:
 
 
 def sidebar(pages, current: str) -> str:
-    "The navigation column: home, then the notebooks grouped by their number"
+    "The navigation column: home, search, then the notebooks grouped by their number"
     link = lambda name, title: f'<a href="{name}"{" class=active" if name == current else ""}>{title}</a>'
-    html = ['<nav class="sidebar"><a class="brand" href="index.html">otbook</a>']
+    html = ['<nav class="sidebar"><a class="brand" href="index.html">otbook</a>', '<div id="search"></div>']
     for prefix, heading in SECTIONS:
         group = [(n, t) for stem, n, t in pages if stem[0] == prefix]
         if group: html += [f'<h4>{heading}</h4>'] + [link(n, t) for n, t in group]
     return '\n'.join(html + ['</nav>'])
 
 
-def pandoc(md: str, dest: Path, title: str, subtitle: str, nav: str):
-    "Render markdown `md` to a standalone HTML page with MathML"
+SEARCH_HEAD = """<link href="pagefind/pagefind-ui.css" rel="stylesheet">
+<script src="pagefind/pagefind-ui.js"></script>
+<script>window.addEventListener('DOMContentLoaded', () => {
+  if (window.PagefindUI) new PagefindUI({element: '#search', showSubResults: true, resetStyles: false});
+});</script>"""
+
+
+def pager(order, current: str) -> str:
+    "Previous / next links in reading order"
+    i = [n for n, _ in order].index(current)
+    prev = f'<a class="prev" href="{order[i - 1][0]}">← {order[i - 1][1]}</a>' if i > 0 else ''
+    nxt = f'<a class="next" href="{order[i + 1][0]}">{order[i + 1][1]} →</a>' if i + 1 < len(order) else ''
+    return f'<nav class="pager">{prev}{nxt}</nav>'
+
+
+def pandoc(md: str, dest: Path, title: str, subtitle: str, nav: str, after: str = ''):
+    "Render markdown `md` to a standalone HTML page with MathML and a table of contents"
     import pypandoc
     tmp = dest.parent / '_parts'
     tmp.mkdir(exist_ok=True)
-    (tmp / 'before.html').write_text(nav + '\n<main>')
-    (tmp / 'after.html').write_text('</main>')
+    (tmp / 'head.html').write_text(SEARCH_HEAD)
+    (tmp / 'before.html').write_text(nav + '\n<main data-pagefind-body>')
+    (tmp / 'after.html').write_text(after + '</main>')
     cmd = [pypandoc.get_pandoc_path(), '-f', 'markdown-implicit_figures', '-t', 'html5', '-s', '--mathml',
-           '--css', 'style.css', '-M', 'document-css=false', '-B', str(tmp / 'before.html'), '-A', str(tmp / 'after.html'),
-           '-o', str(dest)]
+           '--toc', '--toc-depth=2', '--css', 'style.css', '-M', 'document-css=false', '-H', str(tmp / 'head.html'),
+           '-B', str(tmp / 'before.html'), '-A', str(tmp / 'after.html'), '-o', str(dest)]
     # a YAML block rather than --metadata, so that the title and subtitle are read as markdown
     meta = {'title': title, 'pagetitle': f'{title} – otbook', 'subtitle': subtitle}
     head = '---\n' + ''.join(f'{k}: {json.dumps(v)}\n' for k, v in meta.items() if v) + '---\n\n'
     subprocess.run(cmd, input=head + md, text=True, check=True)
 
 
+def public_objects() -> dict:
+    "{name: object} for every public name of every otbook module (what the API cards document)"
+    import otbook._modidx as _  # noqa: F401  (loads the symbol index)
+    import otbook
+    objs = {}
+    for mod in sorted(otbook._modidx.d['syms']):
+        m = importlib.import_module(mod)
+        objs.update({n: getattr(m, n) for n in getattr(m, '__all__', []) if hasattr(m, n)})
+    return objs
+
+
+def fix_cards(md: str, objs: dict) -> str:
+    "API cards as Python shows them: `class` for classes, no `NoneType` annotations or `<factory>` defaults, a Returns line"
+    def card(m):
+        head, kind, name, sig = m[1], m[2], m[3], m[4]
+        obj = objs.get(name)
+        if inspect.isclass(obj): kind = 'class'
+        sig = re.sub(r':NoneType=', '=', sig).replace(':list=<factory>', ':list=[]').replace(':dict=<factory>', ':dict={}')
+        returns = ''
+        if callable(obj) and not inspect.isclass(obj):
+            ann = inspect.signature(obj).return_annotation
+            if ann is not inspect.Signature.empty:
+                returns = f'\n\n**Returns**: `{ann if isinstance(ann, str) else getattr(ann, "__name__", ann)}`'
+        return f'{head}```python\n{kind} {name}{sig}```' + returns
+    return re.sub(r'(#{2,4} \S+\s*\n+)```python\n(def|class) (\w+)(\(.*?\n)```', card, md, flags=re.S)
+
+
+def api_page(objs: dict) -> str:
+    "Markdown of the API index: every public name, its one-line summary and the page that documents it"
+    import otbook._modidx as _  # noqa: F401  (loads the symbol index)
+    import otbook
+    rows = []
+    for mod, syms in sorted(otbook._modidx.d['syms'].items()):
+        m = importlib.import_module(mod)
+        for name in getattr(m, '__all__', []):
+            if (f'{mod}.{name}' not in syms) or not hasattr(m, name): continue
+            obj = getattr(m, name)
+            kind = 'class' if inspect.isclass(obj) else 'function' if callable(obj) else 'constant'
+            doc = (inspect.getdoc(obj) or '').splitlines()[0] if kind != 'constant' else f'a `{type(obj).__name__}`'
+            page = syms[f'{mod}.{name}'][0]
+            rows.append(f'| [`{name}`]({page}) | {kind} | `{mod}` | {doc.replace("|", "∣")} |')
+    return ('Every public name of otbook, with its one-line summary; each links to the card on the page that '
+            'explains it.\n\n| name | kind | module | summary |\n|---|---|---|---|\n' + '\n'.join(rows))
+
+
+def gallery(pages) -> str:
+    "HTML block: one thumbnail (the first figure) per experiment notebook, linking to its page"
+    import base64, io
+    from PIL import Image
+    (DOCS / 'thumbs').mkdir(exist_ok=True)
+    items = []
+    for p, fm, _ in pages:
+        if not p.stem.startswith('5'): continue
+        pngs = [c for cell in json.loads(p.read_text())['cells'] for c in cell.get('outputs', []) if 'image/png' in c.get('data', {})]
+        if not pngs: continue
+        img = Image.open(io.BytesIO(base64.b64decode(text(pngs[0]['data']['image/png']))))
+        img.thumbnail((400, 300))
+        img.save(DOCS / 'thumbs' / f'{p.stem}.png', optimize=True)
+        title = fm.get('title', p.stem)
+        items.append(f'<a href="{page_name(p, fm)}"><img src="thumbs/{p.stem}.png" alt="First figure of {title}">'
+                     f'<span>{title}</span></a>')
+    return '```{=html}\n<div class="gallery">\n' + '\n'.join(items) + '\n</div>\n```'
+
+
 def build_site():
-    "Process the notebooks with nbdev and render every page into docs/"
+    "Process the notebooks with nbdev and render every page into docs/, then index them for search"
     from nbdev.serve import proc_nbs
+    import pagefind_bin
     os.chdir(ROOT)
     # nbdev runs the notebooks' import cells in spawned workers: let them import otbook from here
     os.environ['PYTHONPATH'] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get('PYTHONPATH')]))
+    sys.path.insert(0, str(ROOT))
     proc = proc_nbs(force=True)
     nbs = sorted((p for p in Path(proc).glob('*.ipynb')), key=lambda p: (p.name != 'index.ipynb', p.name))
+    objs = public_objects()
     pages = []
     for p in nbs:
         fm, md = nb_to_md(json.loads(p.read_text()))
-        pages.append((p, fm, local_links(md)))
-    nav_entries = [(p.stem, page_name(p, fm), fm.get('title', p.stem)) for p, fm, _ in pages if p.name != 'index.ipynb']
+        pages.append((p, fm, fix_cards(local_links(md), objs)))
     if DOCS.exists(): shutil.rmtree(DOCS)
     DOCS.mkdir()
+    pages.append((Path('~api.ipynb'), {'title': 'API index', 'output-file': 'api.html',
+                                       'description': 'Every public function and class, by module.'}, api_page(objs)))
+    nav_entries = [(p.stem, page_name(p, fm), fm.get('title', p.stem)) for p, fm, _ in pages if p.name != 'index.ipynb']
+    order = [('index.html', 'Home')] + [(n, t) for _, n, t in nav_entries]
     (DOCS / 'style.css').write_text(CSS.lstrip())
+    shutil.copy(ASSETS / MATH_FONT, DOCS / MATH_FONT)
     for p, fm, md in pages:
         name = page_name(p, fm)
-        pandoc(md, DOCS / name, fm.get('title', p.stem), fm.get('description', ''), sidebar(nav_entries, name))
+        if p.name == 'index.ipynb': md = md.replace('\n## Install', '\n## Gallery\n\n' + gallery(pages) + '\n\n## Install', 1)
+        pandoc(md, DOCS / name, fm.get('title', p.stem), fm.get('description', ''), sidebar(nav_entries, name),
+               pager(order, name))
         print('wrote', DOCS / name)
     shutil.rmtree(DOCS / '_parts')
+    subprocess.run([str(pagefind_bin.get_executable()), '--site', str(DOCS), '--silent'], check=True)
     (DOCS / '.nojekyll').touch()
     STAMP.write_text(source_hash() + '\n')
 
