@@ -5,14 +5,15 @@
 # %% ../nbs/00_utils.ipynb #651ede40
 from __future__ import annotations
 import time
+import warnings
 import numpy as np
 import torch
 
 # %% auto #0
-__all__ = ['METRICS', 'InputError', 'UnsupportedError', 'ConvergenceWarning', 'check_array', 'check_iters', 'check_finite',
-           'check_ndim', 'check_choice', 'check_positive', 'check_open_interval', 'check_weights', 'unif',
-           'check_masses', 'to_tensor', 'to_numpy', 'to_type_of', 'check_same_device', 'sqdist', 'safe_sqrt', 'dist',
-           'proj_simplex', 'dist0', 'tic', 'toq', 'toc']
+__all__ = ['METRICS', 'InputError', 'UnsupportedError', 'ConvergenceWarning', 'NonFiniteWarning', 'warn_if_not_finite',
+           'check_array', 'check_iters', 'check_finite', 'check_ndim', 'check_choice', 'check_positive',
+           'check_open_interval', 'check_weights', 'unif', 'check_masses', 'to_tensor', 'to_numpy', 'to_type_of',
+           'check_same_device', 'sqdist', 'safe_sqrt', 'dist', 'proj_simplex', 'dist0', 'tic', 'toq', 'toc']
 
 # %% ../nbs/00_utils.ipynb #c0ca5483
 class InputError(ValueError, AssertionError):
@@ -23,6 +24,19 @@ class UnsupportedError(ValueError, NotImplementedError):
 
 class ConvergenceWarning(UserWarning):
     "An iterative solver stopped before reaching its tolerance: the message says how far it got and what to raise"
+
+class NonFiniteWarning(UserWarning):
+    "A fixed-iteration solver's result holds NaN or inf: the message names the parameter to change (`reg`, `lr`)"
+
+# %% ../nbs/00_utils.ipynb #2c6e4a89
+def warn_if_not_finite(x,  # the result: array, tensor or number
+                       what: str,  # what it is, e.g. 'sag_entropic_transport: beta'
+                       advice: str,  # which knob to turn, e.g. 'lower lr or raise reg'
+                       stacklevel: int = 3) -> bool:  # passed to `warnings.warn` (3: the caller's caller)
+    "Warn with a `NonFiniteWarning` if `x` holds NaN or ±inf; return whether it is finite"
+    ok = bool(torch.isfinite(x).all()) if torch.is_tensor(x) else bool(np.isfinite(np.asarray(x, dtype=np.float64)).all())
+    if not ok: warnings.warn(f"{what} is not finite (NaN or inf): {advice}", NonFiniteWarning, stacklevel=stacklevel)
+    return ok
 
 # %% ../nbs/00_utils.ipynb #bb4aa9e4
 def check_array(x,  # what should be an array, a tensor or a (nested) list of numbers
