@@ -240,7 +240,7 @@ def _art_cost(T, F, n, nm, A):
 # %% ../nbs/20_exact.ipynb #0f58bffb
 @njit(cache=CACHE)
 def _network_simplex(a, b, C, max_iter, B):
-    "Exact OT for positive weights `a`, `b` of equal mass, pricing blocks of `B` arcs: plan, cost, duals u, v, pivots, status"
+    "Exact OT for positive weights `a`, `b` of equal mass, pricing blocks of `B` arcs: plan, cost, u, v, pivots, status"
     n, m = C.shape
     nm, R = n * m, n + m
     cmax = C.max() if C.max() > 0 else 1.
@@ -292,7 +292,7 @@ def _solve(a, b, C, max_iter, center_dual):
 
 # %% ../nbs/20_exact.ipynb #d73828af
 def _normalise_costs(M):
-    "Costs C = (M - lo)/s ≥ 0 with s a power of two and max C < 4 (lo = min M if it is negative, else 0), and M's +inf mask"
+    "C = (M - lo)/s ≥ 0, max C < 4, s a power of two, lo = min(min M, 0); and the mask of M's +inf entries"
     forbidden = np.isposinf(M)
     finite = M[~forbidden]
     if finite.size == 0: raise InputError("M: every entry is +inf (a forbidden arc), so no transport plan exists")
@@ -342,7 +342,8 @@ def _check_inputs(a, b, M, check_marginals):
     if 0 in M.shape: raise ValueError(f"M must have at least one row and one column, got shape {M.shape}")
     if np.isnan(M).any(): raise ValueError("M contains NaN: every cost must be a number (+inf forbids an arc)")
     if np.isneginf(M).any(): raise ValueError("M contains -inf: the transport cost would be unbounded below")
-    a, b = check_weights(a, M.shape[0], 'a', against='rows in M'), check_weights(b, M.shape[1], 'b', against='columns in M')
+    a = check_weights(a, M.shape[0], 'a', against='rows in M')
+    b = check_weights(b, M.shape[1], 'b', against='columns in M')
     a, b = check_masses(a, b) if check_marginals else (a, b * (a.sum() / b.sum()))
     return a, b, np.ascontiguousarray(M), ref
 
@@ -400,7 +401,8 @@ def emd2(a,  # (n,) source weights; empty or None: uniform
     P, cost, u, v, code, msg, ref = _emd(a, b, M, numItermax, center_dual, check_marginals)
     if ref is None: value = np.float64(cost)
     else:
-        pairs = [(x, g) for x, g in ((a, u - u.mean()), (b, v - v.mean()), (M, P)) if torch.is_tensor(x) and x.numel() > 0]
+        pairs = [(x, g) for x, g in ((a, u - u.mean()), (b, v - v.mean()), (M, P))
+                 if torch.is_tensor(x) and x.numel() > 0]
         grads = [torch.as_tensor(g, dtype=x.dtype, device=x.device) for x, g in pairs]
         value = _Envelope.apply(to_type_of(np.float64(cost), ref), grads, *(x for x, _ in pairs))
     if not (log or return_matrix): return value
@@ -428,7 +430,8 @@ def _check_1d(x, y, a, b, names, check_marginals=True):
         if Z.shape[0] == 0: raise ValueError(f"{name} must hold at least one point, got shape {tuple(Z.shape)}")
         check_finite(Z, name)
     X, Y = (Z[:, None] if Z.ndim == 1 else Z for Z in (X, Y))
-    if X.shape[1] != Y.shape[1]: raise ValueError(f"{names[1]} has {Y.shape[1]} columns but {names[0]} has {X.shape[1]}")
+    if X.shape[1] != Y.shape[1]:
+        raise ValueError(f"{names[1]} has {Y.shape[1]} columns but {names[0]} has {X.shape[1]}")
     A, B = _weights_1d(a, X, names[2]), _weights_1d(b, Y, names[3])
     if not check_marginals: return X, Y, A, B * (A.sum(0) / B.sum(0))
     _, Bt = check_masses(A.T, B.T, names[2], names[3])
@@ -491,7 +494,8 @@ def _plan_1d(mass, ia, ib, shape, dense, ref):
     if dense:
         G = torch.zeros(shape, dtype=mass.dtype, device=mass.device).index_put_((ia, ib), mass, accumulate=True)
         return to_type_of(G, ref)
-    if torch.is_tensor(ref): return torch.sparse_coo_tensor(torch.stack([ia, ib]), mass, shape, check_invariants=False).coalesce()
+    if torch.is_tensor(ref):
+        return torch.sparse_coo_tensor(torch.stack([ia, ib]), mass, shape, check_invariants=False).coalesce()
     return scipy.sparse.coo_matrix((mass.numpy(), (ia.numpy(), ib.numpy())), shape=shape)
 
 # %% ../nbs/20_exact.ipynb #20930116

@@ -96,7 +96,8 @@ def _check_loss(loss):
     "A `ValueError` for a loss given by name, a `TypeError` for anything else that is not callable"
     if isinstance(loss, str):
         raise ValueError(f"loss must be a callable such as SamplesLoss({loss!r}), got the string {loss!r}")
-    if not callable(loss): raise TypeError(f"loss must be a callable (x, y) -> scalar tensor, got {type(loss).__name__}")
+    if not callable(loss):
+        raise TypeError(f"loss must be a callable (x, y) -> scalar tensor, got {type(loss).__name__}")
 
 def _flow_points(x, y):
     "x (N, D) and y as tensors: numpy becomes float64, y takes x's dtype and device unless it is a tensor"

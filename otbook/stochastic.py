@@ -125,7 +125,8 @@ def solve_dual_lbfgs(a,  # (n,) source weights (None or empty: uniform)
             g, = torch.autograd.grad(D, t)
             cache.update(z=z.copy(), fg=(-D.item(), -g.cpu().numpy()))
         return cache['fg']
-    log, bar = {'dual': [], 'err': []}, tqdm(total=max_iter, disable=not progress, desc=f'{reg_type} dual', mininterval=1)
+    log = {'dual': [], 'err': []}
+    bar = tqdm(total=max_iter, disable=not progress, desc=f'{reg_type} dual', mininterval=1)
     def record(z):
         val, g = f(z)
         log['dual'].append(-val); log['err'].append(np.abs(g).sum())
@@ -139,8 +140,8 @@ def solve_dual_lbfgs(a,  # (n,) source weights (None or empty: uniform)
     if err > tol:
         knob = (f"raise max_iter (now {max_iter})" if res.nit >= max_iter else
                 f"the dual no longer improves in float64 ({res.message}): raise tol (now {tol:g})")
-        warnings.warn(f"solve_dual_lbfgs stopped after {res.nit} iterations with marginal error {err:.3g} > tol={tol:g}: "
-                      + knob, ConvergenceWarning, stacklevel=2)
+        warnings.warn(f"solve_dual_lbfgs stopped after {res.nit} iterations with marginal error {err:.3g} > "
+                      f"tol={tol:g}: {knob}", ConvergenceWarning, stacklevel=2)
     return to_type_of(res.x[:n], M), to_type_of(res.x[n:], M), log
 
 # %% ../nbs/22_stochastic.ipynb #cfa527f1
@@ -198,7 +199,8 @@ def averaged_sgd_entropic_transport(a, b, M, reg: float, numItermax: int = 30000
     for k, i in enumerate(check_random_state(random_state).randint(M.shape[0], size=numItermax), 1):
         beta += lr / np.sqrt(k) * coordinate_grad_semi_dual(b, M, reg, beta, i)
         mean = beta / k + (1 - 1 / k) * mean
-    warn_if_not_finite(mean, 'averaged_sgd_entropic_transport: beta', f'lower lr (now {lr:g}) or raise reg (now {reg:g})')
+    warn_if_not_finite(mean, 'averaged_sgd_entropic_transport: beta',
+                       f'lower lr (now {lr:g}) or raise reg (now {reg:g})')
     return to_type_of(mean, M0)
 
 # %% ../nbs/22_stochastic.ipynb #2f923eb7

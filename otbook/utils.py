@@ -34,7 +34,8 @@ def warn_if_not_finite(x,  # the result: array, tensor or number
                        advice: str,  # which knob to turn, e.g. 'lower lr or raise reg'
                        stacklevel: int = 3) -> bool:  # passed to `warnings.warn` (3: the caller's caller)
     "Warn with a `NonFiniteWarning` if `x` holds NaN or ±inf; return whether it is finite"
-    ok = bool(torch.isfinite(x).all()) if torch.is_tensor(x) else bool(np.isfinite(np.asarray(x, dtype=np.float64)).all())
+    finite = torch.isfinite(x) if torch.is_tensor(x) else np.isfinite(np.asarray(x, dtype=np.float64))
+    ok = bool(finite.all())
     if not ok: warnings.warn(f"{what} is not finite (NaN or inf): {advice}", NonFiniteWarning, stacklevel=stacklevel)
     return ok
 
@@ -106,7 +107,8 @@ def check_weights(a,  # weights: array, tensor, list, or None / empty for unifor
         return u if batch is None else (u.repeat(batch, 1) if torch.is_tensor(u) else np.tile(u, (batch, 1)))
     if column and a.ndim == len(lead) + 2 and a.shape[-1] == 1: a = a[..., 0]
     check_ndim(a, name, (len(lead) + 1,))
-    if tuple(a.shape[:-1]) != lead: raise ValueError(f"{name} has batch size {a.shape[0]} but there are {batch} measures")
+    if tuple(a.shape[:-1]) != lead:
+        raise ValueError(f"{name} has batch size {a.shape[0]} but there are {batch} measures")
     if a.shape[-1] != n: raise ValueError(f"{name} has {a.shape[-1]} weights but there are {n} {against}")
     check_finite(a, name)
     if (a < 0).any(): raise ValueError(f"{name} has negative weights")
@@ -131,8 +133,8 @@ def _mass_tolerance(a, b) -> float:
 
 def check_masses(a,  # (n,) or (B, n) weights, array or tensor
                  b,  # (m,) or (B, m) weights
-                 name_a: str = 'a',  # names for error messages
-                 name_b: str = 'b'):
+                 name_a: str = 'a',  # the name of `a`, for error messages
+                 name_b: str = 'b'):  # the name of `b`
     "(a, b) with b rescaled to a's mass (per row) if they agree up to rounding; an `InputError` naming both otherwise"
     a, b = check_array(a, name_a), check_array(b, name_b)
     if torch.is_tensor(a) or torch.is_tensor(b):
@@ -166,7 +168,8 @@ def to_type_of(t, ref):
     "`t` returned as `ref` was given: numpy, or a tensor on `ref`'s device (a numpy `t` takes `ref`'s floating dtype)"
     if not torch.is_tensor(ref): return to_numpy(t)
     if torch.is_tensor(t): return t.to(ref.device)
-    return torch.as_tensor(t, dtype=ref.dtype if ref.is_floating_point() else torch.get_default_dtype(), device=ref.device)
+    dtype = ref.dtype if ref.is_floating_point() else torch.get_default_dtype()
+    return torch.as_tensor(t, dtype=dtype, device=ref.device)
 
 # %% ../nbs/00_utils.ipynb #a60331ef
 def check_same_device(**tensors):

@@ -342,13 +342,16 @@ def test_1d_w_infinity():
         assert w == np.abs(x[:, None] - y[None])[G > 1e-15].max()
         assert w >= wasserstein_1d(x, y, a, b, p=30) ** (1 / 30)
     X, Y = rng.normal(size=(5, 3)), rng.normal(size=(4, 3))
-    np.testing.assert_array_equal(wasserstein_1d(X, Y, p=np.inf), [wasserstein_1d(X[:, k], Y[:, k], p=np.inf) for k in range(3)])
+    np.testing.assert_array_equal(wasserstein_1d(X, Y, p=np.inf),
+                                  [wasserstein_1d(X[:, k], Y[:, k], p=np.inf) for k in range(3)])
 
 
 def test_1d_issue_reproducers():
     "Wrong-length weights (was a RuntimeError from tensor sizes) and zero points (was ZeroDivisionError)"
-    with pytest.raises(ValueError, match='b has 3 weights but there are 2 points'): emd2_1d([0., 1.], [1., 2.], None, [.2, .3, .5])
-    with pytest.raises(ValueError, match='u_weights has 1 weights but there are 2 points'): wasserstein_1d([0., 1.], [1.], [1.])
+    with pytest.raises(ValueError, match='b has 3 weights but there are 2 points'):
+        emd2_1d([0., 1.], [1., 2.], None, [.2, .3, .5])
+    with pytest.raises(ValueError, match='u_weights has 1 weights but there are 2 points'):
+        wasserstein_1d([0., 1.], [1.], [1.])
     with pytest.raises(ValueError, match='x_a must hold at least one point'): emd2_1d([], [1.])
     with pytest.raises(ValueError, match='v_values must hold at least one point'): wasserstein_1d([1.], np.zeros(0))
     with pytest.raises(TypeError, match='x_b must be an array or tensor of numbers, got str'): emd_1d([1.], 'x')
@@ -357,10 +360,12 @@ def test_1d_issue_reproducers():
 
 def test_1d_bad_input():
     with pytest.raises(ValueError, match='p must be >= 1'): wasserstein_1d([0.], [1.], p=0)
-    with pytest.raises(ValueError, match='v_weights has negative weights'): wasserstein_1d([0., 1.], [1., 2.], None, [1.5, -.5])
+    with pytest.raises(ValueError, match='v_weights has negative weights'):
+        wasserstein_1d([0., 1.], [1., 2.], None, [1.5, -.5])
     with pytest.raises(ValueError, match='x_b must be of shape'): emd_1d([0.], np.zeros((1, 2)))
     with pytest.raises(ValueError, match='u_values contains NaN'): wasserstein_1d([np.nan], [1.])
-    with pytest.raises(ValueError, match='v_values has 2 columns but u_values has 3'): wasserstein_1d(np.zeros((2, 3)), np.zeros((2, 2)))
+    with pytest.raises(ValueError, match='v_values has 2 columns but u_values has 3'):
+        wasserstein_1d(np.zeros((2, 3)), np.zeros((2, 2)))
 
 
 @needs_seed('unmix_optim_torch')

@@ -218,7 +218,8 @@ def test_flow_issue_reproducers():
     np.testing.assert_allclose(shots[-1][1] - y, .9 ** 10 * (x - y), rtol=1e-12)  # the closed form
     shots_t, losses_t = gradient_flow(paired, torch.tensor(x), torch.tensor(y), lr=.1, T=1., snapshots=(0, 1))
     assert losses == losses_t
-    with pytest.raises(TypeError, match='y must be an array or tensor of numbers, got str'): gradient_flow(paired, x, 'y')
+    with pytest.raises(TypeError, match='y must be an array or tensor of numbers, got str'):
+        gradient_flow(paired, x, 'y')
 
 
 def test_flow_first_step_is_the_finite_difference_gradient():
@@ -238,10 +239,12 @@ def test_non_finite_runs_warn_naming_lr():
             super().__init__()
             self.theta = torch.nn.Parameter(torch.ones(2, dtype=torch.float64))
         def forward(self): return (self.theta ** 2).sum()
-    with pytest.warns(NonFiniteWarning, match=r'fit_model \(Adam\): the cost after 1 steps .* lower lr \(now 1e\+200\)'):
+    msg = r'fit_model \(Adam\): the cost after 1 steps .* lower lr \(now 1e\+200\)'
+    with pytest.warns(NonFiniteWarning, match=msg):
         costs = fit_model(Square(), method='Adam', lr=1e200, nits=20, nlogs=0)
     assert costs[0] == 2 and costs[1] == float('inf') and len(costs) == 2
-    with pytest.warns(NonFiniteWarning, match=r'gradient_flow: the loss or the cloud at step \d+ .* lower lr \(now 10\)'):
+    msg = r'gradient_flow: the loss or the cloud at step \d+ .* lower lr \(now 10\)'
+    with pytest.warns(NonFiniteWarning, match=msg):
         _, losses = gradient_flow(lambda x, y: ((x - y) ** 4).sum(), torch.rand(4, 2), torch.zeros(4, 2), lr=10., T=1e4,
                                   snapshots=(0,))
     assert len(losses) < 100

@@ -172,14 +172,17 @@ def test_bad_input():
     x, y = np.zeros((9, 2)), np.ones((7, 2))
     with pytest.raises(ValueError, match='reg must be'): st.loss_dual_entropic(np.zeros(9), np.zeros(7), x, y, reg=-1)
     with pytest.raises(ValueError, match='u and v have lengths'): st.plan_dual_quadratic(np.zeros(8), np.zeros(7), x, y)
-    with pytest.raises(ValueError, match='ws has 2 weights'): st.loss_dual_quadratic(np.zeros(9), np.zeros(7), x, y, ws=[.5, .5])
-    with pytest.raises(ValueError, match='metric must be one of'): st.plan_dual_entropic(np.zeros(9), np.zeros(7), x, y, metric='l7')
+    with pytest.raises(ValueError, match='ws has 2 weights'):
+        st.loss_dual_quadratic(np.zeros(9), np.zeros(7), x, y, ws=[.5, .5])
+    with pytest.raises(ValueError, match='metric must be one of'):
+        st.plan_dual_entropic(np.zeros(9), np.zeros(7), x, y, metric='l7')
     with pytest.raises(ValueError, match='reg_type must be one of'): st.solve_dual_lbfgs(a, b, M, 1., 'kl')
     with pytest.raises(ValueError, match='M contains NaN'): st.solve_dual_lbfgs(a, b, M * np.nan, 1.)
     with pytest.raises(ValueError, match='b has 3 weights'): st.sag_entropic_transport(a, b[:3], M, 1.)
     with pytest.raises(ValueError, match='method must be one of'): st.solve_semi_dual_entropic(a, b, M, 1., 'sgd')
     with pytest.raises(ValueError, match='batch_size must lie in'): st.solve_dual_entropic(a, b, M, 1., 0)
-    with pytest.raises(ValueError, match='numItermax must be an integer >= 1'): st.averaged_sgd_entropic_transport(a, b, M, 1., 2.5)
+    with pytest.raises(ValueError, match='numItermax must be an integer >= 1'):
+        st.averaged_sgd_entropic_transport(a, b, M, 1., 2.5)
     with pytest.raises(ValueError, match='a has negative weights'): st.solve_dual_entropic(-a, b, M, 1., 2)
 
 
@@ -190,14 +193,17 @@ def test_issue_reproducers_bad_arguments():
     with pytest.raises(ValueError, match='xt has dimension 3 but xs has dimension 2'):
         st.loss_dual_entropic(np.zeros(9), np.zeros(7), xs, xt)
     with pytest.raises(ValueError, match='xs must be 2-D'): st.loss_dual_quadratic(np.zeros(9), np.zeros(7), xs[0], xt)
-    with pytest.raises(ValueError, match='xs contains NaN'): st.plan_dual_entropic(np.zeros(9), np.zeros(7), xs * np.nan, xt[:, :2])
+    with pytest.raises(ValueError, match='xs contains NaN'):
+        st.plan_dual_entropic(np.zeros(9), np.zeros(7), xs * np.nan, xt[:, :2])
     with pytest.raises(TypeError, match='xt must be an array or tensor of numbers, got str'):
         st.loss_dual_entropic(np.zeros(9), np.zeros(7), xs, 'xt')
-    for f, kw in ((st.sag_entropic_transport, dict(numItermax=0)), (st.averaged_sgd_entropic_transport, dict(numItermax=-5)),
-                  (st.solve_dual_lbfgs, dict(max_iter=0))):
+    for f, kw in ((st.sag_entropic_transport, dict(numItermax=0)),
+                  (st.averaged_sgd_entropic_transport, dict(numItermax=-5)), (st.solve_dual_lbfgs, dict(max_iter=0))):
         with pytest.raises(ValueError, match='(numItermax|max_iter) must be an integer >= 1'): f(a, b, M, 1., **kw)
-    with pytest.raises(ValueError, match='numItermax must be an integer >= 1'): st.sgd_entropic_regularization(a, b, M, 1., 2, 0, 1.)
-    with pytest.raises(ValueError, match='lr must be a finite number > 0'): st.sag_entropic_transport(a, b, M, 1., lr=-1)
+    with pytest.raises(ValueError, match='numItermax must be an integer >= 1'):
+        st.sgd_entropic_regularization(a, b, M, 1., 2, 0, 1.)
+    with pytest.raises(ValueError, match='lr must be a finite number > 0'):
+        st.sag_entropic_transport(a, b, M, 1., lr=-1)
     with pytest.raises(InputError, match='a and b must have the same total mass'): st.solve_dual_lbfgs(a, 2 * b, M, 1.)
 
 
@@ -235,7 +241,8 @@ def test_non_finite_results_warn_naming_lr_and_reg():
 
 def test_lbfgs_warns_when_short_of_tol():
     a, b, M = problem(12)
-    with pytest.warns(ConvergenceWarning, match=r'stopped after 2 iterations with marginal error .* raise max_iter \(now 2\)'):
+    msg = r'stopped after 2 iterations with marginal error .* raise max_iter \(now 2\)'
+    with pytest.warns(ConvergenceWarning, match=msg):
         *_, log = st.solve_dual_lbfgs(a, b, M, .05, max_iter=2, progress=False)
     assert not log['converged']
     with warnings.catch_warnings():
