@@ -292,15 +292,16 @@ def _solve(a, b, C, max_iter, center_dual):
 
 # %% ../nbs/20_exact.ipynb #d73828af
 def _normalise_costs(M):
-    "C = (M - lo)/s ≥ 0, max C < 4, s a power of two, lo = min(min M, 0); and the mask of M's +inf entries"
+    "C = (M - lo)/s ≥ 0 with lo = min(min M, 0) and s a power of two (1 unless max|M| is extreme); M's +inf mask"
     forbidden = np.isposinf(M)
-    finite = M[~forbidden]
+    some = bool(forbidden.any())
+    finite = M[~forbidden] if some else M
     if finite.size == 0: raise InputError("M: every entry is +inf (a forbidden arc), so no transport plan exists")
-    top = np.abs(finite).max()
-    s = np.ldexp(1., np.frexp(top)[1] - 1) if top > 0 else 1.
-    lo = min(finite.min(), 0.)
-    C = M / s - lo / s if lo < 0 else (M / s if s != 1 else M.copy())
-    return np.ascontiguousarray(C), s, lo, (forbidden if forbidden.any() else None)
+    lo, top = min(finite.min(), 0.), max(finite.max(), -finite.min())
+    s = np.ldexp(1., np.frexp(top)[1] - 1) if top > 2. ** 512 or 0 < top < 2. ** -512 else 1.
+    if lo < 0: C = M / s - lo / s
+    else: C = M / s if s != 1 else (M.copy() if some else M)
+    return np.ascontiguousarray(C), s, lo, (forbidden if some else None)
 
 def _least_forbidden_mass(a, b, forbidden, max_iter):
     "The least mass any plan of U(a, b) puts on the forbidden arcs (an OT problem with 0/1 costs)"
