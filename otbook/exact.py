@@ -293,15 +293,16 @@ def _solve(a, b, C, max_iter, center_dual):
 # %% ../nbs/20_exact.ipynb #d73828af
 def _normalise_costs(M):
     "C = (M - lo)/s ≥ 0 with lo = min(min M, 0) and s a power of two (1 unless max|M| is extreme); M's +inf mask"
-    forbidden = np.isposinf(M)
-    some = bool(forbidden.any())
-    finite = M[~forbidden] if some else M
-    if finite.size == 0: raise InputError("M: every entry is +inf (a forbidden arc), so no transport plan exists")
-    lo, top = min(finite.min(), 0.), max(finite.max(), -finite.min())
+    lo, hi = M.min(), M.max()  # two fast reductions; the mask and the copies below only when needed
+    forbidden = np.isposinf(M) if hi == np.inf else None
+    if forbidden is not None:
+        if forbidden.all(): raise InputError("M: every entry is +inf (a forbidden arc), so no transport plan exists")
+        lo, hi = M[~forbidden].min(), M[~forbidden].max()
+    top, lo = max(hi, -lo), min(lo, 0.)
     s = np.ldexp(1., np.frexp(top)[1] - 1) if top > 2. ** 512 or 0 < top < 2. ** -512 else 1.
     if lo < 0: C = M / s - lo / s
-    else: C = M / s if s != 1 else (M.copy() if some else M)
-    return np.ascontiguousarray(C), s, lo, (forbidden if some else None)
+    else: C = M / s if s != 1 else (M if forbidden is None else M.copy())
+    return np.ascontiguousarray(C), s, lo, forbidden
 
 def _least_forbidden_mass(a, b, forbidden, max_iter):
     "The least mass any plan of U(a, b) puts on the forbidden arcs (an OT problem with 0/1 costs)"
@@ -338,15 +339,17 @@ def _check_inputs(a, b, M, check_marginals):
     a, b = (x if x is None else check_array(x, name) for x, name in ((a, 'a'), (b, 'b')))
     ref = next((x for x in (a, b, M) if torch.is_tensor(x) and x.numel() > 0), None)
     check_same_device(a=a, b=b, M=M)
-    a, b, M = (x if x is None else np.asarray(to_numpy(x), dtype=np.float64) for x in (a, b, M))
+    M = np.asarray(to_numpy(M), dtype=np.float64)
     check_ndim(M, 'M', (2,))
     if 0 in M.shape: raise ValueError(f"M must have at least one row and one column, got shape {M.shape}")
-    if np.isnan(M).any(): raise ValueError("M contains NaN: every cost must be a number (+inf forbids an arc)")
-    if np.isneginf(M).any(): raise ValueError("M contains -inf: the transport cost would be unbounded below")
+    lo, hi = M.min(), M.max()  # NaN propagates through both
+    if np.isnan(lo) or np.isnan(hi): raise ValueError("M contains NaN: every cost must be a number (+inf forbids an arc)")
+    if lo == -np.inf: raise ValueError("M contains -inf: the transport cost would be unbounded below")
     a = check_weights(a, M.shape[0], 'a', against='rows in M')
     b = check_weights(b, M.shape[1], 'b', against='columns in M')
-    a, b = check_masses(a, b) if check_marginals else (a, b * (a.sum() / b.sum()))
-    return a, b, np.ascontiguousarray(M), ref
+    if check_marginals: check_masses(a, b)  # before the float64 copies: the tolerance follows the given dtypes
+    a, b = (np.asarray(to_numpy(x), dtype=np.float64) for x in (a, b))
+    return a, b * (a.sum() / b.sum()), np.ascontiguousarray(M), ref
 
 # %% ../nbs/20_exact.ipynb #299bf92d
 MAX_ITER_MSG = "numItermax reached before optimality. Try to increase numItermax."

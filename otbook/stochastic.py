@@ -151,9 +151,9 @@ def _check_problem(a, b, M, reg):
     M, = _np64(check_array(M, 'M'))
     check_ndim(M, 'M', (2,))
     check_finite(M, 'M')
-    a, b = (_np64(check_weights(w, k, name, against=f'{side} of M'))[0]
-            for w, k, name, side in ((a, M.shape[0], 'a', 'rows'), (b, M.shape[1], 'b', 'columns')))
-    return (*check_masses(a, b), M)
+    a, b = check_masses(*(check_weights(w, k, name, against=f'{side} of M')
+                          for w, k, name, side in ((a, M.shape[0], 'a', 'rows'), (b, M.shape[1], 'b', 'columns'))))
+    return (*_np64(a, b), M)
 
 def _step(lr, reg, a):
     "POT's default step reg / max(a) when `lr` is None, else `lr` checked"

@@ -160,8 +160,10 @@ def to_tensor(x, dtype=None, device=None) -> torch.Tensor:
 
 # %% ../nbs/00_utils.ipynb #13f5f148
 def to_numpy(x) -> np.ndarray:
-    "A detached CPU numpy copy of tensor `x`; anything else through `np.asarray`"
-    return x.detach().cpu().numpy() if torch.is_tensor(x) else np.asarray(x)
+    "A detached CPU numpy copy of tensor `x` (bfloat16, which numpy lacks, as float32); anything else through `np.asarray`"
+    if not torch.is_tensor(x): return np.asarray(x)
+    x = x.detach().cpu()
+    return (x.float() if x.dtype == torch.bfloat16 else x).numpy()
 
 # %% ../nbs/00_utils.ipynb #3b955e69
 def to_type_of(t, ref):

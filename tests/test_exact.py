@@ -403,3 +403,17 @@ def test_properties(n, m, seed):
 def test_integer_tensors_give_float_outputs():
     W = emd2(torch.tensor([1, 1]), torch.tensor([1, 1]), torch.tensor([[0, 1], [1, 0]]))
     assert W.dtype == torch.get_default_dtype() and W.item() == 0
+
+
+@pytest.mark.parametrize('dtype', [torch.float16, torch.bfloat16])
+def test_half_precision_tensors(dtype):
+    "float16 / bfloat16 costs: solved in float64 on the rounded costs, returned (with gradients) in the input dtype"
+    rng = np.random.default_rng(9)
+    a, b, C = problem(rng, 6, 5)
+    Ct = torch.tensor(C, dtype=dtype, requires_grad=True)
+    W = emd2(torch.tensor(a, dtype=dtype), torch.tensor(b, dtype=dtype), Ct)
+    W.backward()
+    assert W.dtype == Ct.grad.dtype == dtype
+    ref = emd2(torch.tensor(a, dtype=dtype).double().numpy(), torch.tensor(b, dtype=dtype).double().numpy(),
+               Ct.detach().double().numpy(), check_marginals=False)
+    assert W.item() == torch.tensor(ref, dtype=dtype).item()
