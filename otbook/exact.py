@@ -6,9 +6,11 @@
 from __future__ import annotations
 import warnings
 import numpy as np
+import scipy.sparse
 import torch
 from numba import njit
-from .utils import check_ndim, check_finite, check_choice, check_weights, check_same_device, to_numpy, to_tensor, to_type_of
+from .utils import (InputError, check_array, check_choice, check_finite, check_iters, check_masses, check_ndim,
+                          check_same_device, check_weights, to_numpy, to_tensor, to_type_of)
 
 # %% auto #0
 __all__ = ['CACHE', 'PARENT', 'PRED', 'THREAD', 'REV', 'SIZE', 'LAST', 'FLOW', 'PCOST', 'PI', 'KEY', 'TOL', 'MAX_ITER_MSG',
@@ -238,7 +240,7 @@ def _art_cost(T, F, n, nm, A):
 # %% ../nbs/20_exact.ipynb #0f58bffb
 @njit(cache=CACHE)
 def _network_simplex(a, b, C, max_iter, B):
-    "Exact OT for positive weights `a`, `b` of equal mass, pricing blocks of `B` arcs: plan, cost, duals u, v, pivots, status"
+    "Exact OT for positive weights `a`, `b` of equal mass, pricing blocks of `B` arcs: plan, cost, u, v, pivots, status"
     n, m = C.shape
     nm, R = n * m, n + m
     cmax = C.max() if C.max() > 0 else 1.
@@ -288,44 +290,88 @@ def _solve(a, b, C, max_iter, center_dual):
         u, v = u + c, v - c
     return P, cost, u, v, status
 
+# %% ../nbs/20_exact.ipynb #d73828af
+def _normalise_costs(M):
+    "C = (M - lo)/s ≥ 0 with lo = min(min M, 0) and s a power of two (1 unless max|M| is extreme); M's +inf mask"
+    lo, hi = M.min(), M.max()  # two fast reductions; the mask and the copies below only when needed
+    forbidden = np.isposinf(M) if hi == np.inf else None
+    if forbidden is not None:
+        if forbidden.all(): raise InputError("M: every entry is +inf (a forbidden arc), so no transport plan exists")
+        lo, hi = M[~forbidden].min(), M[~forbidden].max()
+    top, lo = max(hi, -lo), min(lo, 0.)
+    s = np.ldexp(1., np.frexp(top)[1] - 1) if top > 2. ** 512 or 0 < top < 2. ** -512 else 1.
+    if lo < 0: C = M / s - lo / s
+    else: C = M / s if s != 1 else (M if forbidden is None else M.copy())
+    return np.ascontiguousarray(C), s, lo, forbidden
+
+def _least_forbidden_mass(a, b, forbidden, max_iter):
+    "The least mass any plan of U(a, b) puts on the forbidden arcs (an OT problem with 0/1 costs)"
+    return _solve(a, b, forbidden.astype(np.float64), max_iter, False)[1]
+
+# %% ../nbs/20_exact.ipynb #841a834c
+def _solve_costs(a, b, M, max_iter, center_dual):
+    "Exact OT for finite or +inf costs of any sign and size (b already rescaled to a's mass): plan, cost, u, v, status"
+    C, s, lo, forbidden = _normalise_costs(M)
+    K = 1e3 * sum(C.shape) * max(1., C[~forbidden].max() if forbidden is not None else 1.)
+    for attempt in range(3):
+        if forbidden is not None: C[forbidden] = K
+        P, cost, u, v, status = _solve(a, b, C, max_iter, False)
+        if forbidden is None or status != 1 or P[forbidden].sum() <= 1e-14 * a.sum(): break
+        need = _least_forbidden_mass(a, b, forbidden, max_iter) if attempt == 0 else 0.
+        if need > 1e-12 * a.sum():
+            raise InputError(f"M: its +inf entries (forbidden arcs) leave no transport plan: at least {need:.6g} "
+                             f"of the mass {a.sum():.6g} would have to use one")
+        K *= 1e6
+    if forbidden is None and lo == 0: cost = s * cost
+    else:
+        used = (P > 0) & ~np.isposinf(M)
+        cost = float(P[used] @ M[used])
+    u = u + lo / s  # the potentials of the unshifted problem, still at scale 1/s: centred there, where they fit
+    if center_dual:
+        c = (b @ v - a @ u) / (a.sum() + b.sum())
+        u, v = u + c, v - c
+    return P, cost, s * u, s * v, status
+
 # %% ../nbs/20_exact.ipynb #a027ddfa
 def _check_inputs(a, b, M, check_marginals):
     "Validate `a`, `b`, `M`; return them as float64 numpy (b rescaled to a's mass) and the tensor the output imitates"
+    M = check_array(M, 'M')
+    a, b = (x if x is None else check_array(x, name) for x, name in ((a, 'a'), (b, 'b')))
     ref = next((x for x in (a, b, M) if torch.is_tensor(x) and x.numel() > 0), None)
     check_same_device(a=a, b=b, M=M)
-    a, b, M = (x if x is None else np.asarray(to_numpy(x), dtype=np.float64) for x in (a, b, M))
+    M = np.asarray(to_numpy(M), dtype=np.float64)
     check_ndim(M, 'M', (2,))
     if 0 in M.shape: raise ValueError(f"M must have at least one row and one column, got shape {M.shape}")
-    check_finite(M, 'M')
-    if (M < 0).any(): raise ValueError("M has negative entries: costs must be >= 0")
-    a, b = check_weights(a, M.shape[0], 'a', against='rows in M'), check_weights(b, M.shape[1], 'b', against='columns in M')
-    sa, sb = a.sum(), b.sum()
-    if check_marginals and abs(sa - sb) > 1e-6 * max(sa, sb):
-        raise ValueError(f"a and b must have the same total mass, got {sa} and {sb}")
-    return a, b * (sa / sb), np.ascontiguousarray(M), ref
+    lo, hi = M.min(), M.max()  # NaN propagates through both
+    if np.isnan(lo) or np.isnan(hi): raise ValueError("M contains NaN: every cost must be a number (+inf forbids an arc)")
+    if lo == -np.inf: raise ValueError("M contains -inf: the transport cost would be unbounded below")
+    a = check_weights(a, M.shape[0], 'a', against='rows in M')
+    b = check_weights(b, M.shape[1], 'b', against='columns in M')
+    if check_marginals: check_masses(a, b)  # before the float64 copies: the tolerance follows the given dtypes
+    a, b = (np.asarray(to_numpy(x), dtype=np.float64) for x in (a, b))
+    return a, b * (a.sum() / b.sum()), np.ascontiguousarray(M), ref
 
 # %% ../nbs/20_exact.ipynb #299bf92d
 MAX_ITER_MSG = "numItermax reached before optimality. Try to increase numItermax."
 
 def _emd(a, b, M, numItermax, center_dual, check_marginals):
     "Check, solve, warn: (plan, cost, u, v, result_code, warning, reference tensor)"
-    a, b, C, ref = _check_inputs(a, b, M, check_marginals)
-    P, cost, u, v, status = _solve(a, b, C, int(numItermax), center_dual)
+    numItermax = check_iters(numItermax, 'numItermax')
+    a, b, M, ref = _check_inputs(a, b, M, check_marginals)
+    P, cost, u, v, status = _solve_costs(a, b, M, numItermax, center_dual)
     msg = MAX_ITER_MSG if status == 3 else None
     if msg: warnings.warn(msg, UserWarning, stacklevel=3)
     return P, cost, u, v, status, msg, ref
 
-
-
 # %% ../nbs/20_exact.ipynb #d194f987
 def emd(a,  # (n,) source weights; empty or None: uniform
         b,  # (m,) target weights, same total mass; empty or None: uniform
-        M,  # (n, m) nonnegative cost matrix
+        M,  # (n, m) cost matrix: any finite costs, +inf for a forbidden pair
         numItermax: int = 100000,  # maximum number of pivots before giving up (with a warning)
         log: bool = False,  # also return a dict with cost, potentials u, v, warning, result_code
         center_dual: bool = True,  # shift the potentials so that <a, u> = <b, v>
         numThreads=1,  # accepted for compatibility with POT; ignored
-        check_marginals: bool = True):  # refuse masses differing by more than 1e-6 (relative)
+        check_marginals: bool = True):  # refuse masses differing by more than 1.5e-6 (see `check_masses`)
     "Optimal transport plan between weights `a` and `b` for costs `M` (exact, network simplex)"
     P, cost, u, v, code, msg, ref = _emd(a, b, M, numItermax, center_dual, check_marginals)
     P = to_type_of(P, ref)
@@ -347,19 +393,20 @@ class _Envelope(torch.autograd.Function):
 # %% ../nbs/20_exact.ipynb #8baeae39
 def emd2(a,  # (n,) source weights; empty or None: uniform
          b,  # (m,) target weights, same total mass; empty or None: uniform
-         M,  # (n, m) nonnegative cost matrix
+         M,  # (n, m) cost matrix: any finite costs, +inf for a forbidden pair
          processes=1,  # accepted for compatibility with POT; ignored
          numItermax: int = 100000,  # maximum number of pivots before giving up (with a warning)
          log: bool = False,  # also return a dict with cost, potentials u, v, warning, result_code
          return_matrix: bool = False,  # put the plan in the log dict as 'G'
          center_dual: bool = True,  # shift the potentials so that <a, u> = <b, v>
          numThreads=1,  # accepted for compatibility with POT; ignored
-         check_marginals: bool = True):  # refuse masses differing by more than 1e-6 (relative)
+         check_marginals: bool = True):  # refuse masses differing by more than 1.5e-6 (see `check_masses`)
     "Optimal transport cost <P, M> (exact); for tensors, differentiable in `a`, `b` and `M`"
     P, cost, u, v, code, msg, ref = _emd(a, b, M, numItermax, center_dual, check_marginals)
     if ref is None: value = np.float64(cost)
     else:
-        pairs = [(x, g) for x, g in ((a, u - u.mean()), (b, v - v.mean()), (M, P)) if torch.is_tensor(x) and x.numel() > 0]
+        pairs = [(x, g) for x, g in ((a, u - u.mean()), (b, v - v.mean()), (M, P))
+                 if torch.is_tensor(x) and x.numel() > 0]
         grads = [torch.as_tensor(g, dtype=x.dtype, device=x.device) for x, g in pairs]
         value = _Envelope.apply(to_type_of(np.float64(cost), ref), grads, *(x for x, _ in pairs))
     if not (log or return_matrix): return value
@@ -370,29 +417,29 @@ def emd2(a,  # (n,) source weights; empty or None: uniform
 # %% ../nbs/20_exact.ipynb #fd92e211
 def _weights_1d(w, X, name):
     "Weights for the columns of positions `X` (n, k): None/empty is uniform, (n,) or (n, k) validated"
-    if w is None or len(w) == 0: return torch.full_like(X, 1 / X.shape[0])
-    W = to_tensor(w, dtype=X.dtype, device=X.device)
-    W = W[:, None].expand_as(X) if W.ndim == 1 else W
-    if W.shape != X.shape: raise ValueError(f"{name} has shape {tuple(W.shape)} but the positions have {tuple(X.shape)}")
-    check_finite(W, name)
-    if (W < 0).any(): raise ValueError(f"{name} has negative weights")
-    if not (W.sum(0) > 0).all(): raise ValueError(f"{name} must have a positive total mass")
-    return W
+    n, k = X.shape
+    if w is not None: w = check_array(w, name)
+    if w is not None and w.ndim == 1: w = w[None, :]
+    else: w = w if w is None else w.T
+    W = check_weights(w, n, name, like=X, batch=k if w is None or w.shape[0] != 1 else 1)
+    return to_tensor(W, dtype=X.dtype, device=X.device).T.expand_as(X)
 
 def _check_1d(x, y, a, b, names, check_marginals=True):
     "Positions as (n, k) tensors and their weights, b rescaled to a's mass"
-    X, Y = to_tensor(x), to_tensor(y)
+    X, Y = (to_tensor(check_array(z, name)) for z, name in ((x, names[0]), (y, names[1])))
     Y = Y.to(X.dtype)
     check_same_device(**{names[0]: X, names[1]: Y})
     for Z, name in ((X, names[0]), (Y, names[1])):
-        check_ndim(Z, name, (1, 2)); check_finite(Z, name)
+        check_ndim(Z, name, (1, 2))
+        if Z.shape[0] == 0: raise ValueError(f"{name} must hold at least one point, got shape {tuple(Z.shape)}")
+        check_finite(Z, name)
     X, Y = (Z[:, None] if Z.ndim == 1 else Z for Z in (X, Y))
-    if X.shape[1] != Y.shape[1]: raise ValueError(f"{names[1]} has {Y.shape[1]} columns but {names[0]} has {X.shape[1]}")
+    if X.shape[1] != Y.shape[1]:
+        raise ValueError(f"{names[1]} has {Y.shape[1]} columns but {names[0]} has {X.shape[1]}")
     A, B = _weights_1d(a, X, names[2]), _weights_1d(b, Y, names[3])
-    sa, sb = A.sum(0), B.sum(0)
-    if check_marginals and ((sa - sb).abs() > 1e-6 * torch.maximum(sa, sb)).any():
-        raise ValueError(f"{names[2]} and {names[3]} must have the same total mass, got {sa.tolist()} and {sb.tolist()}")
-    return X, Y, A, B * (sa / sb)
+    if not check_marginals: return X, Y, A, B * (A.sum(0) / B.sum(0))
+    _, Bt = check_masses(A.T, B.T, names[2], names[3])
+    return X, Y, A, Bt.T
 
 # %% ../nbs/20_exact.ipynb #63741c3f
 def _quantile_coupling(X, Y, A, B):
@@ -406,19 +453,26 @@ def _quantile_coupling(X, Y, A, B):
     ka, kb = find(ca), find(cb)
     return mass, ix.gather(0, ka), iy.gather(0, kb), ys.gather(0, kb) - xs.gather(0, ka)
 
+# %% ../nbs/20_exact.ipynb #9cec2cde
+def _power_cost(mass, gap, p):
+    "Σ mass·|gap|^p over the pieces (each column), or for p = inf the largest |gap| of a piece of positive mass"
+    if p != float('inf'): return (mass * gap.abs() ** p).sum(0)
+    tiny = 8 * torch.finfo(mass.dtype).eps * mass.sum(0, keepdim=True)
+    return torch.where(mass > tiny, gap.abs(), torch.zeros_like(gap)).amax(0)
+
 # %% ../nbs/20_exact.ipynb #3a4a6aa8
 def wasserstein_1d(u_values,  # (n,) or (n, k) positions of the first measure(s)
                    v_values,  # (m,) or (m, k) positions of the second measure(s)
                    u_weights=None,  # (n,) or (n, k) weights; None: uniform
                    v_weights=None,  # (m,) or (m, k) weights, same mass; None: uniform
-                   p: float = 1,  # exponent of the cost |x - y|^p, at least 1
+                   p: float = 1,  # exponent of the cost |x - y|^p, at least 1; np.inf: W_inf itself
                    require_sort: bool = True):  # accepted for compatibility with POT; values are always sorted
     "p-Wasserstein distance to the power p between 1-D measures, from their quantile functions"
     if not p >= 1: raise ValueError(f"p must be >= 1, got {p!r}")
     X, Y, A, B = _check_1d(u_values, v_values, u_weights, v_weights, ('u_values', 'v_values', 'u_weights', 'v_weights'))
     mass, _, _, gap = _quantile_coupling(X, Y, A, B)
-    w = (mass * gap.abs() ** p).sum(0)
-    w = w[0] if to_tensor(u_values).ndim == 1 else w
+    w = _power_cost(mass, gap, p)
+    w = w[0] if np.ndim(u_values) == 1 or (torch.is_tensor(u_values) and u_values.ndim == 1) else w
     return to_type_of(w, u_values)
 
 # %% ../nbs/20_exact.ipynb #cd3885cd
@@ -427,19 +481,25 @@ METRICS_1D = {'sqeuclidean': 2., 'minkowski': None, 'cityblock': 1., 'euclidean'
 def _emd_1d(x_a, x_b, a, b, metric, p, check_marginals):
     "The monotone coupling of two 1-D measures for POT's metrics: (pieces' masses, rows, columns, cost)"
     check_choice(metric, 'metric', METRICS_1D)
+    x_a, x_b = check_array(x_a, 'x_a'), check_array(x_b, 'x_b')
     for z, name in ((x_a, 'x_a'), (x_b, 'x_b')):
-        shape = tuple(z.shape) if torch.is_tensor(z) else np.shape(z)
-        if len(shape) not in (1, 2) or shape[1:] not in ((), (1,)): raise ValueError(f"{name} must be of shape (n,) or (n, 1), got {shape}")
+        shape = tuple(z.shape)
+        if len(shape) not in (1, 2) or shape[1:] not in ((), (1,)):
+            raise ValueError(f"{name} must be of shape (n,) or (n, 1), got {shape}")
     X, Y, A, B = _check_1d(x_a, x_b, a, b, ('x_a', 'x_b', 'a', 'b'), check_marginals)
     q = METRICS_1D[metric] or p
     mass, ia, ib, gap = (z[:, 0] for z in _quantile_coupling(X, Y, A, B))
-    return mass, ia, ib, (mass * gap.abs() ** q).sum(), (len(X), len(Y))
+    if not q >= 1: raise ValueError(f"p must be >= 1, got {p!r}")
+    return mass, ia, ib, _power_cost(mass, gap, q), (len(X), len(Y))
 
 def _plan_1d(mass, ia, ib, shape, dense, ref):
     "The coupling as a dense matrix or a sparse COO one, typed like `ref`"
     mass = mass.detach()
-    if dense: return to_type_of(torch.zeros(shape, dtype=mass.dtype, device=mass.device).index_put_((ia, ib), mass, accumulate=True), ref)
-    if torch.is_tensor(ref): return torch.sparse_coo_tensor(torch.stack([ia, ib]), mass, shape, check_invariants=False).coalesce()
+    if dense:
+        G = torch.zeros(shape, dtype=mass.dtype, device=mass.device).index_put_((ia, ib), mass, accumulate=True)
+        return to_type_of(G, ref)
+    if torch.is_tensor(ref):
+        return torch.sparse_coo_tensor(torch.stack([ia, ib]), mass, shape, check_invariants=False).coalesce()
     return scipy.sparse.coo_matrix((mass.numpy(), (ia.numpy(), ib.numpy())), shape=shape)
 
 # %% ../nbs/20_exact.ipynb #20930116
@@ -448,10 +508,10 @@ def emd_1d(x_a,  # (n,) or (n, 1) source positions
            a=None,  # (n,) source weights; None: uniform
            b=None,  # (m,) target weights, same mass; None: uniform
            metric: str = 'sqeuclidean',  # 'sqeuclidean', 'minkowski' (|x-y|^p), 'cityblock' or 'euclidean'
-           p: float = 1.,  # exponent for metric='minkowski'
+           p: float = 1.,  # exponent for metric='minkowski' (np.inf: the largest move)
            dense: bool = True,  # dense plan, else sparse COO (scipy, or torch for tensors)
            log: bool = False,  # also return a dict with the cost
-           check_marginals: bool = True):  # refuse masses differing by more than 1e-6 (relative)
+           check_marginals: bool = True):  # refuse masses differing by more than 1.5e-6 (see `check_masses`)
     "Optimal transport plan between two measures on the real line (the monotone coupling)"
     mass, ia, ib, cost, shape = _emd_1d(x_a, x_b, a, b, metric, p, check_marginals)
     G = _plan_1d(mass, ia, ib, shape, dense, x_a)
@@ -463,7 +523,7 @@ def emd2_1d(x_a,  # (n,) or (n, 1) source positions
             a=None,  # (n,) source weights; None: uniform
             b=None,  # (m,) target weights, same mass; None: uniform
             metric: str = 'sqeuclidean',  # 'sqeuclidean', 'minkowski' (|x-y|^p), 'cityblock' or 'euclidean'
-            p: float = 1.,  # exponent for metric='minkowski'
+            p: float = 1.,  # exponent for metric='minkowski' (np.inf: the largest move)
             dense: bool = True,  # with log=True: the plan in the log is dense, else sparse COO
             log: bool = False):  # also return a dict with the plan 'G'
     "Optimal transport cost between two measures on the real line; differentiable for tensors"

@@ -8,7 +8,8 @@ import numpy as np
 import torch
 from scipy.optimize import minimize
 from tqdm import tqdm
-from .utils import check_choice, check_finite, check_ndim, check_positive
+from .utils import (check_array, check_choice, check_finite, check_iters, check_ndim, check_positive, to_numpy,
+                          to_tensor, warn_if_not_finite)
 
 # %% auto #0
 __all__ = ['model_params', 'params_to_vector', 'vector_to_params', 'fit_model', 'gradient_flow']
@@ -36,13 +37,14 @@ def vector_to_params(v: np.ndarray, params: list):
             i += p.numel()
 
 # %% ../nbs/31_fit.ipynb #02a9aa1a
-def evaluate(model: torch.nn.Module, params: list, costs: list, display: bool = False) -> float:
+def evaluate(model: torch.nn.Module, params: list, costs: list, display: bool = False,
+             strict: bool = True) -> float:  # strict: a non-finite cost is a `ValueError` (else returned as is)
     "Run `model()` and backpropagate; append the cost to `costs`, call `model.plot` if `display`"
     for p in params: p.grad = None
     cost = model()
     if not torch.is_tensor(cost) or cost.numel() != 1:
         raise ValueError(f"model.forward() must return a scalar tensor, got {getattr(cost, 'shape', type(cost))}")
-    check_finite(cost.detach(), 'model.forward()')
+    if strict: check_finite(cost.detach(), 'model.forward()')
     cost.reshape(()).backward()
     costs.append(cost.item())
     if display: model.plot(nit=len(costs) - 1, cost=costs[-1])
@@ -61,11 +63,12 @@ def fit_model(model: torch.nn.Module,  # `forward()` returns the scalar cost; `p
               display: bool = False):  # call `model.plot(nit, cost)` after each evaluation
     "Minimise `model()` over its parameters; returns the list of costs, one per evaluation"
     check_choice(method, 'method', ('L-BFGS', 'Adam'))
-    for value, name in ((lr, 'lr'), (nits, 'nits')): check_positive(value, name)
+    check_positive(lr, 'lr')
+    nits = check_iters(nits, 'nits')
     params, costs = model_params(model), []
     bar = tqdm(desc=f'fit_model ({method})', unit=' evals', mininterval=float('inf'), disable=nlogs == 0)
-    def step_cost():
-        c = evaluate(model, params, costs, display)
+    def step_cost(strict=True):
+        c = evaluate(model, params, costs, display, strict)
         bar.update(); bar.set_postfix(cost=f'{c:.6g}', refresh=len(costs) % max(1, nits // max(nlogs, 1)) == 0)
         return c
     if method == 'L-BFGS':
@@ -78,12 +81,31 @@ def fit_model(model: torch.nn.Module,  # `forward()` returns the scalar cost; `p
         step_cost()
     else:
         optimizer = torch.optim.Adam(params, lr=lr, eps=eps)
-        for _ in range(nits):
-            step_cost()
+        for k in range(nits):
+            if not warn_if_not_finite(step_cost(strict=k == 0), f'fit_model (Adam): the cost after {k} steps',
+                                      f'lower lr (now {lr:g})'): break
             if len(costs) > 1 and abs(costs[-1] - costs[-2]) < tol: break
             optimizer.step()
+        else: warn_if_not_finite(params_to_vector(params), f'fit_model (Adam): the parameters after {nits} steps',
+                                 f'lower lr (now {lr:g})')
     bar.close()
     return costs
+
+# %% ../nbs/31_fit.ipynb #a48160b0
+def _check_loss(loss):
+    "A `ValueError` for a loss given by name, a `TypeError` for anything else that is not callable"
+    if isinstance(loss, str):
+        raise ValueError(f"loss must be a callable such as SamplesLoss({loss!r}), got the string {loss!r}")
+    if not callable(loss):
+        raise TypeError(f"loss must be a callable (x, y) -> scalar tensor, got {type(loss).__name__}")
+
+def _flow_points(x, y):
+    "x (N, D) and y as tensors: numpy becomes float64, y takes x's dtype and device unless it is a tensor"
+    X = to_tensor(check_array(x, 'x'))
+    check_ndim(X, 'x', (2,))
+    check_finite(X, 'x')
+    Y = y if torch.is_tensor(y) else to_tensor(check_array(y, 'y'), dtype=X.dtype, device=X.device)
+    return X, Y
 
 # %% ../nbs/31_fit.ipynb #27006056
 def gradient_flow(loss,  # callable (x, y) -> scalar tensor, differentiable in x
@@ -93,15 +115,22 @@ def gradient_flow(loss,  # callable (x, y) -> scalar tensor, differentiable in x
                   T: float = 5.,  # final time
                   snapshots=(0, .25, .5, 1, 2, 5)):  # times at which a copy of the cloud is kept, in [0, T]
     "Euler steps x ← x − lr·N·∇ₓloss(x, y) up to time `T`: returns [(t, x(t))] at `snapshots`, and the losses"
-    check_positive(lr, 'lr'); check_positive(T, 'T'); check_ndim(x, 'x', (2,))
+    _check_loss(loss)
+    check_positive(lr, 'lr')
+    check_positive(T, 'T')
+    x0, x, y = x, *_flow_points(x, y)
     if not all(0 <= t <= T for t in snapshots): raise ValueError(f"snapshots must lie in [0, T={T}], got {snapshots}")
     step = lambda t: int(t / lr + 1e-9)  # the last Euler step at or before time t
+    keep = (lambda z: z.detach().clone()) if torch.is_tensor(x0) else (lambda z: to_numpy(z).copy())
     x, shots, losses = x.detach().clone().requires_grad_(True), [], []
     for i in range(step(T) + 1):
         L = loss(x, y)
-        if L.numel() != 1: raise ValueError(f"loss must return a scalar, got shape {tuple(L.shape)}")
+        if not torch.is_tensor(L) or L.numel() != 1:
+            raise ValueError(f"loss must return a scalar tensor, got shape {tuple(getattr(L, 'shape', ()))}")
         [g] = torch.autograd.grad(L.reshape(()), [x])
         losses.append(L.item())
-        shots += [(t, x.detach().clone()) for t in snapshots if step(t) == i]
+        if not warn_if_not_finite(torch.cat([L.detach().reshape(1), x.detach().reshape(-1)]),
+                                  f'gradient_flow: the loss or the cloud at step {i}', f'lower lr (now {lr:g})'): break
+        shots += [(t, keep(x)) for t in snapshots if step(t) == i]
         with torch.no_grad(): x -= lr * len(x) * g
     return shots, losses

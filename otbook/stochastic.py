@@ -4,12 +4,14 @@
 
 # %% ../nbs/22_stochastic.ipynb #b4d0868e
 from __future__ import annotations
+import warnings
 import numpy as np
 import torch
 import scipy.optimize
 from tqdm import tqdm
-from .utils import (check_choice, check_finite, check_ndim, check_positive, check_weights,
-                          dist, METRICS, to_numpy, to_tensor, to_type_of)
+from .utils import (ConvergenceWarning, check_array, check_choice, check_finite, check_iters, check_masses,
+                          check_ndim, check_positive, check_weights, dist, METRICS, to_numpy, to_tensor,
+                          to_type_of, warn_if_not_finite)
 from .datasets import check_random_state
 
 # %% auto #0
@@ -42,14 +44,20 @@ def dual_plan(alpha, beta, a, b, M, reg: float, reg_type: str = 'entropic'):
 
 # %% ../nbs/22_stochastic.ipynb #ddcfdf1d
 def _dual_inputs(u, v, xs, xt, reg, ws, wt, metric):
-    "Validated tensors (u, v, a, b, M) for the POT-style dual functions"
+    "Validated tensors (u, v, a, b, M) for the POT-style dual functions; errors name their own arguments"
     check_positive(reg, 'reg')
-    U, V, X, Y = (to_tensor(t) for t in (u, v, xs, xt))
+    U, V, X, Y = (to_tensor(check_array(t, name)) for t, name in ((u, 'u'), (v, 'v'), (xs, 'xs'), (xt, 'xt')))
     for t, name in ((U, 'u'), (V, 'v')): check_ndim(t, name, (1,))
+    for t, name in ((X, 'xs'), (Y, 'xt')):
+        check_ndim(t, name, (2,))
+        check_finite(t, name)
+    if X.shape[1] != Y.shape[1]: raise ValueError(f"xt has dimension {Y.shape[1]} but xs has dimension {X.shape[1]}")
     if (len(U), len(V)) != (len(X), len(Y)):
         raise ValueError(f"u and v have lengths {(len(U), len(V))} but there are {(len(X), len(Y))} points")
     if callable(metric): M = to_tensor(metric(xs, xt))
-    else: check_choice(metric, 'metric', METRICS); M = dist(X, Y, metric)
+    else:
+        check_choice(metric, 'metric', METRICS)
+        M = dist(X, Y, metric)
     a, b = (to_tensor(check_weights(w, len(T), name, like=X), dtype=X.dtype, device=X.device)
             for w, T, name in ((ws, X, 'ws'), (wt, Y, 'wt')))
     return U, V, a, b, M
@@ -98,11 +106,17 @@ def solve_dual_lbfgs(a,  # (n,) source weights (None or empty: uniform)
                      tol: float = 1e-7,  # stop when the largest marginal error is below it
                      progress: bool = True):  # show a tqdm bar
     "Maximise the entropic or quadratic dual with full-batch L-BFGS: potentials `alpha`, `beta` and a log"
-    check_choice(reg_type, 'reg_type', REG_TYPES); check_positive(reg, 'reg'); check_positive(tol, 'tol')
-    C = to_tensor(M, dtype=torch.float64); check_ndim(C, 'M', (2,)); check_finite(C, 'M')
+    check_choice(reg_type, 'reg_type', REG_TYPES)
+    check_positive(reg, 'reg')
+    check_positive(tol, 'tol')
+    max_iter = check_iters(max_iter, 'max_iter')
+    C = to_tensor(check_array(M, 'M'), dtype=torch.float64)
+    check_ndim(C, 'M', (2,))
+    check_finite(C, 'M')
     n, m = C.shape
-    a, b = (to_tensor(check_weights(w, k, name), dtype=torch.float64, device=C.device)
-            for w, k, name in ((a, n, 'a'), (b, m, 'b')))
+    a, b = check_masses(*(check_weights(w, k, name, against=f'{side} of M')
+                          for w, k, name, side in ((a, n, 'a', 'rows'), (b, m, 'b', 'columns'))))
+    a, b = (to_tensor(w, dtype=torch.float64, device=C.device) for w in (a, b))
     cache = {}
     def f(z):  # -D and its gradient, remembered for the callback
         if 'z' not in cache or not np.array_equal(cache['z'], z):
@@ -111,7 +125,8 @@ def solve_dual_lbfgs(a,  # (n,) source weights (None or empty: uniform)
             g, = torch.autograd.grad(D, t)
             cache.update(z=z.copy(), fg=(-D.item(), -g.cpu().numpy()))
         return cache['fg']
-    log, bar = {'dual': [], 'err': []}, tqdm(total=max_iter, disable=not progress, desc=f'{reg_type} dual', mininterval=1)
+    log = {'dual': [], 'err': []}
+    bar = tqdm(total=max_iter, disable=not progress, desc=f'{reg_type} dual', mininterval=1)
     def record(z):
         val, g = f(z)
         log['dual'].append(-val); log['err'].append(np.abs(g).sum())
@@ -120,27 +135,37 @@ def solve_dual_lbfgs(a,  # (n,) source weights (None or empty: uniform)
     res = scipy.optimize.minimize(f, z0, jac=True, method='L-BFGS-B', callback=record,
                                   options=dict(maxiter=max_iter, gtol=tol, ftol=0, maxcor=20))
     bar.close()
-    log.update(n_iter=res.nit, converged=bool(np.abs(f(res.x)[1]).max() <= tol), message=res.message)
+    err = float(np.abs(f(res.x)[1]).max())
+    log.update(n_iter=res.nit, converged=err <= tol, message=res.message)
+    if err > tol:
+        knob = (f"raise max_iter (now {max_iter})" if res.nit >= max_iter else
+                f"the dual no longer improves in float64 ({res.message}): raise tol (now {tol:g})")
+        warnings.warn(f"solve_dual_lbfgs stopped after {res.nit} iterations with marginal error {err:.3g} > "
+                      f"tol={tol:g}: {knob}", ConvergenceWarning, stacklevel=2)
     return to_type_of(res.x[:n], M), to_type_of(res.x[n:], M), log
 
 # %% ../nbs/22_stochastic.ipynb #cfa527f1
 def _check_problem(a, b, M, reg):
-    "Validated float64 numpy (a, b, M) of a POT-style solver call"
+    "Validated float64 numpy (a, b, M) of a POT-style solver call, b rescaled to a's mass (`check_masses`)"
     check_positive(reg, 'reg')
-    M, = _np64(M)
-    check_ndim(M, 'M', (2,)); check_finite(M, 'M')
-    a, b = (_np64(check_weights(w, k, name))[0] for w, k, name in ((a, M.shape[0], 'a'), (b, M.shape[1], 'b')))
-    return a, b, M
+    M, = _np64(check_array(M, 'M'))
+    check_ndim(M, 'M', (2,))
+    check_finite(M, 'M')
+    a, b = check_masses(*(check_weights(w, k, name, against=f'{side} of M')
+                          for w, k, name, side in ((a, M.shape[0], 'a', 'rows'), (b, M.shape[1], 'b', 'columns'))))
+    return (*_np64(a, b), M)
 
-def _check_iters(numItermax):
-    "Raise a `ValueError` unless `numItermax` is a positive integer"
-    if isinstance(numItermax, bool) or not isinstance(numItermax, (int, np.integer)) or numItermax < 1:
-        raise ValueError(f"numItermax must be a positive integer, got {numItermax!r}")
+def _step(lr, reg, a):
+    "POT's default step reg / max(a) when `lr` is None, else `lr` checked"
+    if lr is None: return reg / a.max()
+    check_positive(lr, 'lr')
+    return lr
 
 # %% ../nbs/22_stochastic.ipynb #a91e3290
 def coordinate_grad_semi_dual(b, M, reg: float, beta, i: int):
     "Gradient in β of the i-th term of the entropic semi-dual: b − (normalised i-th row of the plan)"
-    e = np.exp(-(M[i, :] - beta) / reg) * b
+    r = (beta - M[i, :]) / reg
+    e = np.exp(r - r[b > 0].max()) * b  # shifted by the largest exponent: no overflow, no 0/0 for small reg
     return b - e / e.sum()
 
 def c_transform_entropic(b, M, reg: float, beta):
@@ -153,8 +178,8 @@ def c_transform_entropic(b, M, reg: float, beta):
 # %% ../nbs/22_stochastic.ipynb #41b0f3a4
 def sag_entropic_transport(a, b, M, reg: float, numItermax: int = 10000, lr=None, random_state=None):
     "Target potential β of entropic OT by Stochastic Average Gradient on the semi-dual"
-    M0, (a, b, M) = M, _check_problem(a, b, M, reg); _check_iters(numItermax)
-    lr = 1. / max(a / reg) if lr is None else lr
+    M0, (a, b, M), numItermax = M, _check_problem(a, b, M, reg), check_iters(numItermax, 'numItermax')
+    lr = _step(lr, reg, a)
     (n, m), beta = M.shape, np.zeros(M.shape[1])
     stored, total = np.zeros((n, m)), np.zeros(m)
     for i in check_random_state(random_state).randint(n, size=numItermax):
@@ -162,17 +187,20 @@ def sag_entropic_transport(a, b, M, reg: float, numItermax: int = 10000, lr=None
         total += g - stored[i]
         stored[i] = g
         beta += lr / n * total
+    warn_if_not_finite(beta, 'sag_entropic_transport: beta', f'lower lr (now {lr:g}) or raise reg (now {reg:g})')
     return to_type_of(beta, M0)
 
 # %% ../nbs/22_stochastic.ipynb #0d292c2d
 def averaged_sgd_entropic_transport(a, b, M, reg: float, numItermax: int = 300000, lr=None, random_state=None):
     "Target potential β of entropic OT by averaged SGD on the semi-dual"
-    M0, (a, b, M) = M, _check_problem(a, b, M, reg); _check_iters(numItermax)
-    lr = 1. / max(a / reg) if lr is None else lr
+    M0, (a, b, M), numItermax = M, _check_problem(a, b, M, reg), check_iters(numItermax, 'numItermax')
+    lr = _step(lr, reg, a)
     beta, mean = np.zeros(M.shape[1]), np.zeros(M.shape[1])
     for k, i in enumerate(check_random_state(random_state).randint(M.shape[0], size=numItermax), 1):
         beta += lr / np.sqrt(k) * coordinate_grad_semi_dual(b, M, reg, beta, i)
         mean = beta / k + (1 - 1 / k) * mean
+    warn_if_not_finite(mean, 'averaged_sgd_entropic_transport: beta',
+                       f'lower lr (now {lr:g}) or raise reg (now {reg:g})')
     return to_type_of(mean, M0)
 
 # %% ../nbs/22_stochastic.ipynb #2f923eb7
@@ -203,8 +231,10 @@ def batch_grad_dual(a, b, M, reg: float, alpha, beta, batch_size: int, batch_alp
 # %% ../nbs/22_stochastic.ipynb #06490202
 def sgd_entropic_regularization(a, b, M, reg: float, batch_size: int, numItermax: int, lr: float, random_state=None):
     "Potentials (α, β) of entropic OT by mini-batch SGD on the dual"
-    M0, (a, b, M) = M, _check_problem(a, b, M, reg); _check_iters(numItermax)
-    if not 1 <= batch_size <= min(M.shape): raise ValueError(f"batch_size must lie in [1, {min(M.shape)}], got {batch_size!r}")
+    M0, (a, b, M), numItermax = M, _check_problem(a, b, M, reg), check_iters(numItermax, 'numItermax')
+    check_positive(lr, 'lr')
+    if not 1 <= batch_size <= min(M.shape):
+        raise ValueError(f"batch_size must lie in [1, {min(M.shape)}], got {batch_size!r}")
     rng, (n, m) = check_random_state(random_state), M.shape
     alpha, beta = np.zeros(n), np.zeros(m)
     for k in range(1, numItermax + 1):
@@ -212,6 +242,8 @@ def sgd_entropic_regularization(a, b, M, reg: float, batch_size: int, numItermax
         ga, gb = batch_grad_dual(a, b, M, reg, alpha, beta, batch_size, I, J)
         alpha[I] += lr / np.sqrt(k) * ga[I]
         beta[J] += lr / np.sqrt(k) * gb[J]
+    warn_if_not_finite(np.r_[alpha, beta], 'sgd_entropic_regularization: alpha, beta',
+                       f'lower lr (now {lr:g}) or raise reg (now {reg:g})')
     return to_type_of(alpha, M0), to_type_of(beta, M0)
 
 # %% ../nbs/22_stochastic.ipynb #4f33bc7d

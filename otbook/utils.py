@@ -4,13 +4,60 @@
 
 # %% ../nbs/00_utils.ipynb #651ede40
 from __future__ import annotations
+import time
+import warnings
 import numpy as np
 import torch
 
 # %% auto #0
-__all__ = ['METRICS', 'check_finite', 'check_ndim', 'check_choice', 'check_positive', 'check_open_interval', 'check_weights',
-           'unif', 'to_tensor', 'to_numpy', 'to_type_of', 'check_same_device', 'sqdist', 'safe_sqrt', 'dist',
-           'proj_simplex']
+__all__ = ['METRICS', 'InputError', 'UnsupportedError', 'ConvergenceWarning', 'NonFiniteWarning', 'warn_if_not_finite',
+           'check_array', 'check_iters', 'check_finite', 'check_ndim', 'check_choice', 'check_positive',
+           'check_open_interval', 'check_weights', 'unif', 'check_masses', 'to_tensor', 'to_numpy', 'to_type_of',
+           'check_same_device', 'sqdist', 'safe_sqrt', 'dist', 'proj_simplex', 'dist0', 'tic', 'toq', 'toc']
+
+# %% ../nbs/00_utils.ipynb #c0ca5483
+class InputError(ValueError, AssertionError):
+    "Bad input that POT refuses with an `AssertionError` (unequal masses, an infeasible problem)"
+
+class UnsupportedError(ValueError, NotImplementedError):
+    "An option, or a combination of options, that otbook does not implement"
+
+class ConvergenceWarning(UserWarning):
+    "An iterative solver stopped before reaching its tolerance: the message says how far it got and what to raise"
+
+class NonFiniteWarning(UserWarning):
+    "A fixed-iteration solver's result holds NaN or inf: the message names the parameter to change (`reg`, `lr`)"
+
+# %% ../nbs/00_utils.ipynb #2c6e4a89
+def warn_if_not_finite(x,  # the result: array, tensor or number
+                       what: str,  # what it is, e.g. 'sag_entropic_transport: beta'
+                       advice: str,  # which knob to turn, e.g. 'lower lr or raise reg'
+                       stacklevel: int = 3) -> bool:  # passed to `warnings.warn` (3: the caller's caller)
+    "Warn with a `NonFiniteWarning` if `x` holds NaN or ±inf; return whether it is finite"
+    finite = torch.isfinite(x) if torch.is_tensor(x) else np.isfinite(np.asarray(x, dtype=np.float64))
+    ok = bool(finite.all())
+    if not ok: warnings.warn(f"{what} is not finite (NaN or inf): {advice}", NonFiniteWarning, stacklevel=stacklevel)
+    return ok
+
+# %% ../nbs/00_utils.ipynb #bb4aa9e4
+def check_array(x,  # what should be an array, a tensor or a (nested) list of numbers
+                name: str):  # the argument's name, for error messages
+    "`x` unchanged if a tensor, else as a float64 numpy array; a `TypeError` naming `name` if it holds no numbers"
+    if torch.is_tensor(x): return x
+    if x is None or isinstance(x, (str, bytes, dict, set)) or callable(x):
+        raise TypeError(f"{name} must be an array or tensor of numbers, got {type(x).__name__}")
+    try: return np.asarray(x, dtype=np.float64)
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"{name} must be an array or tensor of numbers, got {type(x).__name__} ({e})") from None
+
+# %% ../nbs/00_utils.ipynb #58b13e3a
+def check_iters(n,  # an iteration count
+                name: str):  # the argument's name, for error messages
+    "`n` as an `int` ≥ 1; a `ValueError` naming `name` otherwise"
+    number = isinstance(n, (int, np.integer, float, np.floating)) and not isinstance(n, bool)
+    if not (number and np.isfinite(n) and n == int(n) and n >= 1):
+        raise ValueError(f"{name} must be an integer >= 1, got {n!r}")
+    return int(n)
 
 # %% ../nbs/00_utils.ipynb #9aecec92
 def check_finite(x, name: str):
@@ -45,18 +92,27 @@ def check_open_interval(value, name: str, lo: float, hi: float):
 
 # %% ../nbs/00_utils.ipynb #0497cae5
 def check_weights(a,  # weights: array, tensor, list, or None / empty for uniform
-                  n: int,  # how many there must be
+                  n: int,  # how many there must be (per row when batched)
                   name: str = 'a',  # the argument's name, for error messages
                   like=None,  # array or tensor whose type uniform weights take
-                  against: str = 'points'):  # what `n` counts, for error messages ('rows in M', ...)
+                  against: str = 'points',  # what `n` counts, for error messages ('rows in M', ...)
+                  batch: int | None = None,  # None: shape (n,); B: shape (B, n), one measure per row
+                  column: bool = False):  # also accept GeomLoss's (n, 1) or (B, n, 1), returned as (n,) or (B, n)
     "Validate weights `a` for `n` points (None or empty: uniform) and return them; uniform ones take `like`'s type"
-    if a is None or len(a) == 0: return unif(n, type_as=like)
-    a = a if torch.is_tensor(a) else np.asarray(a, dtype=np.float64)
-    check_ndim(a, name, (1,))
-    if a.shape[0] != n: raise ValueError(f"{name} has {a.shape[0]} weights but there are {n} {against}")
+    if n < 1: raise ValueError(f"{name}: there are no {against}, at least one is needed")
+    lead = () if batch is None else (batch,)
+    a = None if a is None else check_array(a, name)
+    if a is None or (a.numel() if torch.is_tensor(a) else a.size) == 0:
+        u = unif(n, type_as=like)
+        return u if batch is None else (u.repeat(batch, 1) if torch.is_tensor(u) else np.tile(u, (batch, 1)))
+    if column and a.ndim == len(lead) + 2 and a.shape[-1] == 1: a = a[..., 0]
+    check_ndim(a, name, (len(lead) + 1,))
+    if tuple(a.shape[:-1]) != lead:
+        raise ValueError(f"{name} has batch size {a.shape[0]} but there are {batch} measures")
+    if a.shape[-1] != n: raise ValueError(f"{name} has {a.shape[-1]} weights but there are {n} {against}")
     check_finite(a, name)
     if (a < 0).any(): raise ValueError(f"{name} has negative weights")
-    if not (a.sum() > 0): raise ValueError(f"{name} must have a positive total mass")
+    if not (a.sum(-1) > 0).all(): raise ValueError(f"{name} must have a positive total mass")
     return a
 
 # %% ../nbs/00_utils.ipynb #d2173456
@@ -68,6 +124,32 @@ def unif(n: int,  # number of bins, at least 1
     if torch.is_tensor(type_as): return torch.full((n,), 1 / n, dtype=type_as.dtype, device=type_as.device)
     return np.full(n, 1 / n)
 
+# %% ../nbs/00_utils.ipynb #a39c974a
+def _mass_tolerance(a, b) -> float:
+    "The relative mismatch `check_masses` rescales: max(1.5e-6, 4·sqrt(n)·eps) for the least precise dtype"
+    eps = max(torch.finfo(x.dtype).eps if torch.is_tensor(x) and x.is_floating_point() else np.finfo(np.float64).eps
+              for x in (a, b))
+    return max(1.5e-6, 4 * max(a.shape[-1], b.shape[-1]) ** .5 * eps)
+
+def check_masses(a,  # (n,) or (B, n) weights, array or tensor
+                 b,  # (m,) or (B, m) weights
+                 name_a: str = 'a',  # the name of `a`, for error messages
+                 name_b: str = 'b'):  # the name of `b`
+    "(a, b) with b rescaled to a's mass (per row) if they agree up to rounding; an `InputError` naming both otherwise"
+    a, b = check_array(a, name_a), check_array(b, name_b)
+    if torch.is_tensor(a) or torch.is_tensor(b):
+        ma, mb = (torch.as_tensor(x).detach().to(torch.float64).sum(-1).cpu().numpy() for x in (a, b))
+    else: ma, mb = np.sum(a, -1, dtype=np.float64), np.sum(b, -1, dtype=np.float64)
+    tol = _mass_tolerance(a, b) * np.maximum(1, np.maximum(np.abs(ma), np.abs(mb)))
+    bad = ~(np.abs(ma - mb) <= tol)
+    if bad.any():
+        rows = f" (rows {np.flatnonzero(bad).tolist()})" if np.ndim(ma) else ''
+        raise InputError(f"{name_a} and {name_b} must have the same total mass, got {ma.tolist()} and {mb.tolist()}"
+                         f"{rows}: the difference exceeds {float(np.max(tol)):.3g}")
+    if np.array_equal(ma, mb): return a, b
+    r = (ma / mb)[..., None]
+    return a, (b * torch.as_tensor(r, dtype=b.dtype, device=b.device) if torch.is_tensor(b) else b * r)
+
 # %% ../nbs/00_utils.ipynb #3cc96942
 def to_tensor(x, dtype=None, device=None) -> torch.Tensor:
     "`x` as a floating tensor: numpy and lists become float64, tensors keep their dtype and device unless given"
@@ -78,15 +160,18 @@ def to_tensor(x, dtype=None, device=None) -> torch.Tensor:
 
 # %% ../nbs/00_utils.ipynb #13f5f148
 def to_numpy(x) -> np.ndarray:
-    "A detached CPU numpy copy of tensor `x`; anything else through `np.asarray`"
-    return x.detach().cpu().numpy() if torch.is_tensor(x) else np.asarray(x)
+    "A detached CPU numpy copy of tensor `x` (bfloat16, which numpy lacks, as float32); anything else through `np.asarray`"
+    if not torch.is_tensor(x): return np.asarray(x)
+    x = x.detach().cpu()
+    return (x.float() if x.dtype == torch.bfloat16 else x).numpy()
 
 # %% ../nbs/00_utils.ipynb #3b955e69
 def to_type_of(t, ref):
     "`t` returned as `ref` was given: numpy, or a tensor on `ref`'s device (a numpy `t` takes `ref`'s floating dtype)"
     if not torch.is_tensor(ref): return to_numpy(t)
     if torch.is_tensor(t): return t.to(ref.device)
-    return torch.as_tensor(t, dtype=ref.dtype if ref.is_floating_point() else torch.get_default_dtype(), device=ref.device)
+    dtype = ref.dtype if ref.is_floating_point() else torch.get_default_dtype()
+    return torch.as_tensor(t, dtype=dtype, device=ref.device)
 
 # %% ../nbs/00_utils.ipynb #a60331ef
 def check_same_device(**tensors):
@@ -116,6 +201,7 @@ def dist(x1,  # (n, d) array or tensor of points
          metric: str = 'sqeuclidean'):  # 'sqeuclidean' (no ½) or 'euclidean'
     "Matrix of pairwise costs between the rows of `x1` and `x2`, typed like `x1`"
     check_choice(metric, 'metric', METRICS)
+    x1, x2 = check_array(x1, 'x1'), (None if x2 is None else check_array(x2, 'x2'))
     X = to_tensor(x1)
     Y = X if x2 is None else to_tensor(x2, dtype=X.dtype, device=None if torch.is_tensor(x2) else X.device)
     check_same_device(x1=X, x2=Y)
@@ -131,6 +217,7 @@ def dist(x1,  # (n, d) array or tensor of points
 def proj_simplex(v,  # (n,) vector or (n, k) matrix whose columns are projected
                  z: float = 1):  # total mass of the simplex, > 0
     "Euclidean projection of `v` (or of each column of `v`) onto the simplex of mass `z`"
+    v = check_array(v, 'v')
     check_ndim(v, 'v', (1, 2))
     check_finite(v, 'v')
     check_positive(z, 'z')
@@ -143,3 +230,28 @@ def proj_simplex(v,  # (n,) vector or (n, k) matrix whose columns are projected
     theta = css.gather(0, rho - 1) / rho
     w = (V - theta).clamp_min(0)
     return to_type_of(w[:, 0] if v.ndim == 1 else w, v)
+
+# %% ../nbs/00_utils.ipynb #52b2f658
+def dist0(n: int,  # number of bins, at least 1
+          method: str = 'lin_square'):  # POT's only method: squared differences of the bin indices
+    "The (n, n) float64 matrix (i - j)² of squared distances between the bins 0 … n-1"
+    check_choice(method, 'method', ('lin_square',))
+    x = np.arange(check_iters(n, 'n'), dtype=np.float64)
+    return (x[:, None] - x[None, :]) ** 2
+
+# %% ../nbs/00_utils.ipynb #1e9e28d4
+_CLOCK = [time.perf_counter()]  # the time of the last `tic()`
+
+def tic():
+    "Start POT's stopwatch"
+    _CLOCK[0] = time.perf_counter()
+
+def toq() -> float:
+    "Seconds since the last `tic()`"
+    return time.perf_counter() - _CLOCK[0]
+
+def toc(message: str = 'Elapsed time : {} s'):  # printed with the seconds in place of {}
+    "Print and return the seconds since the last `tic()`"
+    t = toq()
+    print(message.format(t))
+    return t

@@ -1,16 +1,16 @@
-"""Helpers shared by the test files: values with gradients, relative errors, finite differences."""
+"""Test helpers shared by the test files: values with gradients, relative errors, finite differences."""
 import torch
 
 
 def value_and_grads(L, *args):
-    "L(*args) (detached) and its gradients with respect to every argument"
+    "L(*args) detached, and the gradients of its sum with respect to every argument (cloned, so inputs stay leaves)"
     args = [t.clone().requires_grad_() for t in args]
     v = L(*args)
     return v.detach(), torch.autograd.grad(v.sum(), args)
 
 
 def rel(u, v):
-    "Largest entry of |u − v| relative to the largest entry of |v|"
+    "Largest entry of |u - v| relative to the largest entry of |v|, as a float"
     return ((u - v).abs().max() / v.abs().max()).item()
 
 

@@ -5,11 +5,14 @@ from pathlib import Path
 import numpy as np
 import ot as pot
 import pytest
+import scipy.optimize
 import torch
 
 import otbook
+from helpers import finite_differences, rel, value_and_grads
 from seeds import needs_seed, on_otbook, seed_blocks
 from otbook.exact import emd, emd2, emd_1d, emd2_1d, wasserstein_1d, MAX_ITER_MSG
+from otbook.utils import InputError
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -130,8 +133,9 @@ BAD = [
     (dict(b=[np.nan, .5, .5, 0]), 'b contains NaN'),
     (dict(a=[0., 0., 0.]), 'a must have a positive total mass'),
     (dict(b=[.25, .25, .25, .26]), 'a and b must have the same total mass'),
-    (dict(M=-np.ones((3, 4))), 'M has negative entries'),
-    (dict(M=np.full((3, 4), np.inf)), 'M contains NaN or infinite'),
+    (dict(M=np.full((3, 4), np.nan)), 'M contains NaN'),
+    (dict(M=np.full((3, 4), -np.inf)), 'M contains -inf'),
+    (dict(M=np.full((3, 4), np.inf)), 'M: every entry is +inf'),
     (dict(M=np.ones(4)), 'M must be 2-D'),
     (dict(M=np.ones((3, 4, 1))), 'M must be 2-D'),
     (dict(a=np.ones((3, 1)) / 3), 'a must be 1-D'),
@@ -145,6 +149,103 @@ def test_bad_input(kw, msg):
     for f in (emd, emd2):
         with pytest.raises(ValueError, match=re.escape(msg)):
             f(args['a'], args['b'], args['M'])
+
+
+def lp_cost(a, b, C):
+    "OT cost by HiGHS, the variables of +inf costs fixed at 0"
+    n, m = C.shape
+    A = np.vstack([np.kron(np.eye(n), np.ones(m)), np.kron(np.ones(n), np.eye(m))])
+    bounds = [(0, 0) if np.isinf(c) else (0, None) for c in C.ravel()]
+    res = scipy.optimize.linprog(np.where(np.isinf(C), 0, C).ravel(), A_eq=A, b_eq=np.r_[a, b], bounds=bounds,
+                                 method='highs')
+    return res.fun if res.status == 0 else None
+
+
+@pytest.mark.parametrize('seed', range(8))
+def test_negative_costs_match_pot_and_highs(seed):
+    "Issue 15: emd2(a, b, M - 1) is a valid LP; same plan as M, value lower by the mass"
+    rng = np.random.default_rng(40 + seed)
+    a, b, C = problem(rng, *rng.integers(2, 25, size=2))
+    np.testing.assert_allclose(emd2(a, b, C - 1), pot.emd2(a, b, C - 1), rtol=1e-11, atol=1e-12)
+    for shift in (1., 1e3):  # POT 0.9.7 reports 'Problem infeasible' and returns 0 at a shift of 1e3
+        W = emd2(a, b, C - shift)
+        np.testing.assert_allclose(W, emd2(a, b, C) - shift, rtol=1e-12)
+        np.testing.assert_allclose(W, lp_cost(a, b, C - shift), rtol=1e-8, atol=1e-9)
+        P, log = emd(a, b, C - shift, log=True)
+        assert_optimal(a, b, C - shift, P, log, tol=1e-10)
+    np.testing.assert_allclose(emd2(a, b, -C), lp_cost(a, b, -C), rtol=1e-8)
+
+
+@pytest.mark.parametrize('seed', range(8))
+def test_forbidden_arcs_match_highs(seed):
+    "Issue 15: +inf entries are forbidden pairs; a feasible problem is solved, an infeasible one named"
+    rng = np.random.default_rng(60 + seed)
+    n = int(rng.integers(3, 15))
+    x = rng.normal(size=(n, 2))
+    a = rng.dirichlet(np.ones(n)) * .5 + .5 / n  # no weight above half the mass: a derangement exists
+    C = sqcost(x, x)
+    np.fill_diagonal(C, np.inf)
+    C[rng.uniform(size=C.shape) < .15] = np.inf
+    ref = lp_cost(a, a, C)
+    if ref is None:
+        with pytest.raises(InputError, match='M: its \\+inf entries'): emd2(a, a, C)
+        return
+    P, log = emd(a, a, C, log=True)
+    assert (P[np.isinf(C)] == 0).all()
+    np.testing.assert_allclose(log['cost'], ref, rtol=1e-9)
+    np.testing.assert_allclose(P.sum(1), a, atol=1e-14)
+    u, v = log['u'], log['v']
+    assert (u[:, None] + v[None] <= C + 1e-10).all()
+    np.testing.assert_allclose(a @ u + a @ v, ref, rtol=1e-9)
+
+
+def test_infeasible_forbidden_arcs():
+    C = np.array([[0., np.inf], [0., np.inf]])
+    with pytest.raises(InputError, match='at least 0.5 of the mass 1'): emd2([.5, .5], [.5, .5], C)
+    with pytest.raises(AssertionError): emd([.5, .5], [.5, .5], C)  # what POT's callers catch
+    assert emd2([1., 0.], [1., 0.], C) == 0.  # feasible once the second column has no mass
+
+
+def test_costs_near_the_float_range():
+    "Issue 15: costs near 1.7e308 gave a value 9 % off; now exact to rounding, without warnings"
+    rng = np.random.default_rng(7)
+    a, b, C = problem(rng, 20, 30)
+    Ch = C / C.max() * 1.7e308
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        W = emd2(a, b, Ch)
+    np.testing.assert_allclose(W, lp_cost(a, b, Ch / 1e300) * 1e300, rtol=1e-9)
+    np.testing.assert_allclose(W, pot.emd2(a, b, Ch / 1e300) * 1e300, rtol=1e-12)
+    np.testing.assert_allclose(emd2(a, b, -Ch), lp_cost(a, b, -Ch / 1e300) * 1e300, rtol=1e-9)  # near -1.7e308
+
+
+def test_gradients_with_negative_and_forbidden_costs():
+    "dW/dM = P and dW/da, dW/db = centred potentials still hold after the shift and the forbidden arcs"
+    rng = np.random.default_rng(8)
+    a, b, C = problem(rng, 6, 5)
+    C = C - 2
+    C[0, 0] = C[3, 2] = np.inf
+    at, bt, Ct = (torch.tensor(z) for z in (a, b, C))
+    fin = torch.isfinite(Ct)
+    f = lambda a_, b_, c_: emd2(a_, b_, torch.where(fin, c_, torch.inf))
+    W, (ga, gb, gC) = value_and_grads(f, at, bt, torch.where(fin, Ct, 0.))
+    assert (gC[~fin] == 0).all()
+    fd_a, fd_b, fd_C = finite_differences(f, [at, bt, torch.where(fin, Ct, 0.)], h=1e-7)
+    assert rel(gC, fd_C) < 1e-6
+    P = emd(a, b, C)
+    np.testing.assert_allclose(gC.numpy(), P, atol=1e-14)
+    proj = lambda g: g - g.mean()  # the gradient in the weights is defined up to a constant (masses are tied)
+    assert rel(proj(ga), proj(fd_a)) < 1e-5 and rel(proj(gb), proj(fd_b)) < 1e-5
+
+
+def test_issue_reproducers_bad_arguments():
+    a, b, C = np.full(3, 1 / 3), np.full(4, .25), np.ones((3, 4))
+    with pytest.raises(TypeError, match='M must be an array or tensor of numbers, got NoneType'): emd2(a, b, None)
+    with pytest.raises(TypeError, match='a must be an array or tensor of numbers, got str'): emd2('abc', b, C)
+    with pytest.raises(TypeError, match='M must be an array or tensor of numbers'): emd(a, b, [['x', 'y']])
+    for bad in (0, -1, 2.5):
+        with pytest.raises(ValueError, match='numItermax must be an integer >= 1'): emd(a, b, C, numItermax=bad)
+    assert emd2(a, b, C, numItermax=1e5) == pytest.approx(1.)  # an integral float, as POT users write it
 
 
 def test_torch_types_and_float32():
@@ -220,12 +321,51 @@ def test_1d_gradients():
     torch.testing.assert_close(g, g2)
 
 
+def test_1d_sparse_numpy_plan():
+    "Issue 15: emd_1d(..., dense=False) on numpy raised NameError: scipy (hidden by a test-only import)"
+    import otbook.exact as ex
+    G = ex.emd_1d(np.array([0., 1., 2.]), np.array([.5, 3.]), dense=False)
+    assert type(G).__name__ == 'coo_matrix'
+    np.testing.assert_allclose(G.toarray(), emd_1d(np.array([0., 1., 2.]), np.array([.5, 3.])))
+
+
+def test_1d_w_infinity():
+    "wasserstein_1d(p=inf) is W_inf, the largest move of the quantile coupling (was NaN with a RuntimeWarning)"
+    rng = np.random.default_rng(31)
+    for _ in range(10):
+        x, y = rng.normal(size=9), rng.normal(size=6) * 2
+        a, b = rng.dirichlet(np.ones(9)), rng.dirichlet(np.ones(6))
+        G = emd_1d(x, y, a, b, metric='cityblock')
+        with warnings.catch_warnings():
+            warnings.simplefilter('error')
+            w = wasserstein_1d(x, y, a, b, p=np.inf)
+        assert w == np.abs(x[:, None] - y[None])[G > 1e-15].max()
+        assert w >= wasserstein_1d(x, y, a, b, p=30) ** (1 / 30)
+    X, Y = rng.normal(size=(5, 3)), rng.normal(size=(4, 3))
+    np.testing.assert_array_equal(wasserstein_1d(X, Y, p=np.inf),
+                                  [wasserstein_1d(X[:, k], Y[:, k], p=np.inf) for k in range(3)])
+
+
+def test_1d_issue_reproducers():
+    "Wrong-length weights (was a RuntimeError from tensor sizes) and zero points (was ZeroDivisionError)"
+    with pytest.raises(ValueError, match='b has 3 weights but there are 2 points'):
+        emd2_1d([0., 1.], [1., 2.], None, [.2, .3, .5])
+    with pytest.raises(ValueError, match='u_weights has 1 weights but there are 2 points'):
+        wasserstein_1d([0., 1.], [1.], [1.])
+    with pytest.raises(ValueError, match='x_a must hold at least one point'): emd2_1d([], [1.])
+    with pytest.raises(ValueError, match='v_values must hold at least one point'): wasserstein_1d([1.], np.zeros(0))
+    with pytest.raises(TypeError, match='x_b must be an array or tensor of numbers, got str'): emd_1d([1.], 'x')
+    with pytest.raises(InputError, match='a and b must have the same total mass'): emd2_1d([0.], [1.], [1.], [2.])
+
+
 def test_1d_bad_input():
     with pytest.raises(ValueError, match='p must be >= 1'): wasserstein_1d([0.], [1.], p=0)
-    with pytest.raises(ValueError, match='v_weights has negative weights'): wasserstein_1d([0., 1.], [1., 2.], None, [1.5, -.5])
+    with pytest.raises(ValueError, match='v_weights has negative weights'):
+        wasserstein_1d([0., 1.], [1., 2.], None, [1.5, -.5])
     with pytest.raises(ValueError, match='x_b must be of shape'): emd_1d([0.], np.zeros((1, 2)))
     with pytest.raises(ValueError, match='u_values contains NaN'): wasserstein_1d([np.nan], [1.])
-    with pytest.raises(ValueError, match='v_values has 2 columns but u_values has 3'): wasserstein_1d(np.zeros((2, 3)), np.zeros((2, 2)))
+    with pytest.raises(ValueError, match='v_values has 2 columns but u_values has 3'):
+        wasserstein_1d(np.zeros((2, 3)), np.zeros((2, 2)))
 
 
 @needs_seed('unmix_optim_torch')
@@ -263,3 +403,17 @@ def test_properties(n, m, seed):
 def test_integer_tensors_give_float_outputs():
     W = emd2(torch.tensor([1, 1]), torch.tensor([1, 1]), torch.tensor([[0, 1], [1, 0]]))
     assert W.dtype == torch.get_default_dtype() and W.item() == 0
+
+
+@pytest.mark.parametrize('dtype', [torch.float16, torch.bfloat16])
+def test_half_precision_tensors(dtype):
+    "float16 / bfloat16 costs: solved in float64 on the rounded costs, returned (with gradients) in the input dtype"
+    rng = np.random.default_rng(9)
+    a, b, C = problem(rng, 6, 5)
+    Ct = torch.tensor(C, dtype=dtype, requires_grad=True)
+    W = emd2(torch.tensor(a, dtype=dtype), torch.tensor(b, dtype=dtype), Ct)
+    W.backward()
+    assert W.dtype == Ct.grad.dtype == dtype
+    ref = emd2(torch.tensor(a, dtype=dtype).double().numpy(), torch.tensor(b, dtype=dtype).double().numpy(),
+               Ct.detach().double().numpy(), check_marginals=False)
+    assert W.item() == torch.tensor(ref, dtype=dtype).item()

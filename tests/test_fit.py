@@ -4,7 +4,7 @@ GeomLoss gallery's two experiments (1-D barycenters, 2-D gradient flows) run wit
 The seed scripts are GeomLoss's `plot_wasserstein_barycenters_1D.py` and `plot_gradient_flows_2D.py`;
 the tests below call otbook the way they call GeomLoss and its gallery helper `fit_model`.
 """
-import math
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +13,9 @@ import torch
 from hypothesis import given, settings, strategies as st
 
 import otbook
+from helpers import finite_differences, rel
 from otbook import fit_model, gradient_flow
+from otbook.utils import NonFiniteWarning
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -127,7 +129,8 @@ class Returns(torch.nn.Module):
     (Returns(lambda t: t.sum() / 0 * 0), {}, 'model.forward() contains NaN'),
     (Returns(lambda t: t.sum()), {'method': 'lbfgs'}, "method must be one of ['Adam', 'L-BFGS'], got 'lbfgs'"),
     (Returns(lambda t: t.sum()), {'lr': -1}, 'lr must be a finite number > 0'),
-    (Returns(lambda t: t.sum()), {'nits': 0}, 'nits must be a finite number > 0'),
+    (Returns(lambda t: t.sum()), {'nits': 0}, 'nits must be an integer >= 1, got 0'),
+    (Returns(lambda t: t.sum()), {'nits': 2.5}, 'nits must be an integer >= 1, got 2.5'),
 ])
 def test_fit_model_bad_input(model, kwargs, msg):
     with pytest.raises(ValueError) as e: fit_model(model, nlogs=0, **kwargs)
@@ -198,10 +201,56 @@ def test_flow_bad_arguments(kwargs, msg):
 
 
 def test_flow_bad_loss_and_points():
-    with pytest.raises(ValueError, match=r'loss must return a scalar, got shape \(3,\)'):
+    with pytest.raises(ValueError, match=r'loss must return a scalar tensor, got shape \(3,\)'):
         gradient_flow(lambda x, y: (x - y).sum(1), torch.rand(3, 2), torch.rand(3, 2))
     with pytest.raises(ValueError, match='x must be 2-D'):
         gradient_flow(paired, torch.rand(3), torch.rand(3))
+
+
+def test_flow_issue_reproducers():
+    "Issue 15: a loss given by name, and numpy points (both unclear errors before)"
+    x, y = np.random.default_rng(0).normal(size=(6, 2)), np.random.default_rng(1).normal(size=(6, 2))
+    with pytest.raises(ValueError, match=r"loss must be a callable such as SamplesLoss\('sinkhorn'\)"):
+        gradient_flow('sinkhorn', torch.tensor(x), torch.tensor(y))
+    with pytest.raises(TypeError, match='loss must be a callable'): gradient_flow(3, torch.tensor(x), torch.tensor(y))
+    shots, losses = gradient_flow(paired, x, y, lr=.1, T=1., snapshots=(0, 1))
+    assert all(isinstance(z, np.ndarray) for _, z in shots)
+    np.testing.assert_allclose(shots[-1][1] - y, .9 ** 10 * (x - y), rtol=1e-12)  # the closed form
+    shots_t, losses_t = gradient_flow(paired, torch.tensor(x), torch.tensor(y), lr=.1, T=1., snapshots=(0, 1))
+    assert losses == losses_t
+    with pytest.raises(TypeError, match='y must be an array or tensor of numbers, got str'):
+        gradient_flow(paired, x, 'y')
+
+
+def test_flow_first_step_is_the_finite_difference_gradient():
+    "x(lr) = x0 − lr·N·∇ₓL, with ∇ₓL checked against central differences (shared helper)"
+    g = torch.Generator().manual_seed(3)
+    x0, y = torch.rand(5, 2, generator=g, dtype=torch.float64), torch.rand(4, 2, generator=g, dtype=torch.float64)
+    L = otbook.SamplesLoss('energy')
+    shots, _ = gradient_flow(L, x0, y, lr=.01, T=.01, snapshots=(.01,))
+    step = (x0 - shots[0][1]) / (.01 * 5)
+    [fd] = finite_differences(lambda x: L(x, y), [x0])
+    assert rel(step, fd) < 1e-7
+
+
+def test_non_finite_runs_warn_naming_lr():
+    class Square(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.theta = torch.nn.Parameter(torch.ones(2, dtype=torch.float64))
+        def forward(self): return (self.theta ** 2).sum()
+    msg = r'fit_model \(Adam\): the cost after 1 steps .* lower lr \(now 1e\+200\)'
+    with pytest.warns(NonFiniteWarning, match=msg):
+        costs = fit_model(Square(), method='Adam', lr=1e200, nits=20, nlogs=0)
+    assert costs[0] == 2 and costs[1] == float('inf') and len(costs) == 2
+    msg = r'gradient_flow: the loss or the cloud at step \d+ .* lower lr \(now 10\)'
+    with pytest.warns(NonFiniteWarning, match=msg):
+        _, losses = gradient_flow(lambda x, y: ((x - y) ** 4).sum(), torch.rand(4, 2), torch.zeros(4, 2), lr=10., T=1e4,
+                                  snapshots=(0,))
+    assert len(losses) < 100
+    with warnings.catch_warnings():
+        warnings.simplefilter('error', NonFiniteWarning)
+        fit_model(Square(), method='Adam', lr=.1, nits=20, nlogs=0)  # a sane run is silent
 
 
 # ------------------------------------------------- the gallery's experiments, with otbook

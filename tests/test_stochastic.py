@@ -1,6 +1,6 @@
 """otbook.stochastic: dual values and plans vs POT, the optima vs independent references,
 POT's stochastic solvers draw for draw, bad input, and the POT gallery script run on otbook."""
-import sys
+import warnings
 
 import matplotlib
 import numpy as np
@@ -11,10 +11,10 @@ import torch
 
 import ot as pot
 import ot.plot  # noqa: F401  (POT's module, stubbed below when the seed runs on POT)
-import otbook
+from helpers import finite_differences, rel, value_and_grads
 from seeds import needs_seed, on_otbook, seed_blocks
 from otbook import stochastic as st
-from otbook.utils import dist
+from otbook.utils import ConvergenceWarning, InputError, NonFiniteWarning, dist
 
 matplotlib.use('Agg')
 
@@ -52,6 +52,16 @@ def test_dual_gradient_is_marginal_error():
         ga, gb = torch.autograd.grad(st.dual_objective(al, be, A, B, C, .7, reg_type), (al, be))
         P = st.dual_plan(al, be, A, B, C, .7, reg_type)
         torch.testing.assert_close(ga, A - P.sum(1)); torch.testing.assert_close(gb, B - P.sum(0))
+
+
+def test_loss_dual_gradients_by_finite_differences():
+    "The POT-face dual value is differentiable in the potentials and the points (shared test helpers)"
+    rng = np.random.default_rng(4)
+    u, v, xs, xt = (torch.tensor(z) for z in (rng.normal(size=5), rng.normal(size=4),
+                                              rng.normal(size=(5, 2)), rng.normal(size=(4, 2))))
+    f = lambda u, v, xs, xt: st.loss_dual_entropic(u, v, xs, xt, reg=.8)
+    _, grads = value_and_grads(f, u, v, xs, xt)
+    for g, fd in zip(grads, finite_differences(f, [u, v, xs, xt])): assert rel(g, fd) < 1e-7
 
 
 # --- optima ---------------------------------------------------------------------------------
@@ -162,15 +172,83 @@ def test_bad_input():
     x, y = np.zeros((9, 2)), np.ones((7, 2))
     with pytest.raises(ValueError, match='reg must be'): st.loss_dual_entropic(np.zeros(9), np.zeros(7), x, y, reg=-1)
     with pytest.raises(ValueError, match='u and v have lengths'): st.plan_dual_quadratic(np.zeros(8), np.zeros(7), x, y)
-    with pytest.raises(ValueError, match='ws has 2 weights'): st.loss_dual_quadratic(np.zeros(9), np.zeros(7), x, y, ws=[.5, .5])
-    with pytest.raises(ValueError, match='metric must be one of'): st.plan_dual_entropic(np.zeros(9), np.zeros(7), x, y, metric='l7')
+    with pytest.raises(ValueError, match='ws has 2 weights'):
+        st.loss_dual_quadratic(np.zeros(9), np.zeros(7), x, y, ws=[.5, .5])
+    with pytest.raises(ValueError, match='metric must be one of'):
+        st.plan_dual_entropic(np.zeros(9), np.zeros(7), x, y, metric='l7')
     with pytest.raises(ValueError, match='reg_type must be one of'): st.solve_dual_lbfgs(a, b, M, 1., 'kl')
     with pytest.raises(ValueError, match='M contains NaN'): st.solve_dual_lbfgs(a, b, M * np.nan, 1.)
     with pytest.raises(ValueError, match='b has 3 weights'): st.sag_entropic_transport(a, b[:3], M, 1.)
     with pytest.raises(ValueError, match='method must be one of'): st.solve_semi_dual_entropic(a, b, M, 1., 'sgd')
     with pytest.raises(ValueError, match='batch_size must lie in'): st.solve_dual_entropic(a, b, M, 1., 0)
-    with pytest.raises(ValueError, match='numItermax must be a positive integer'): st.averaged_sgd_entropic_transport(a, b, M, 1., 2.5)
+    with pytest.raises(ValueError, match='numItermax must be an integer >= 1'):
+        st.averaged_sgd_entropic_transport(a, b, M, 1., 2.5)
     with pytest.raises(ValueError, match='a has negative weights'): st.solve_dual_entropic(-a, b, M, 1., 2)
+
+
+def test_issue_reproducers_bad_arguments():
+    "Issue 15: errors name the function's own arguments; zero iterations are refused"
+    a, b, M = problem(8)
+    xs, xt = np.zeros((9, 2)), np.ones((7, 3))
+    with pytest.raises(ValueError, match='xt has dimension 3 but xs has dimension 2'):
+        st.loss_dual_entropic(np.zeros(9), np.zeros(7), xs, xt)
+    with pytest.raises(ValueError, match='xs must be 2-D'): st.loss_dual_quadratic(np.zeros(9), np.zeros(7), xs[0], xt)
+    with pytest.raises(ValueError, match='xs contains NaN'):
+        st.plan_dual_entropic(np.zeros(9), np.zeros(7), xs * np.nan, xt[:, :2])
+    with pytest.raises(TypeError, match='xt must be an array or tensor of numbers, got str'):
+        st.loss_dual_entropic(np.zeros(9), np.zeros(7), xs, 'xt')
+    for f, kw in ((st.sag_entropic_transport, dict(numItermax=0)),
+                  (st.averaged_sgd_entropic_transport, dict(numItermax=-5)), (st.solve_dual_lbfgs, dict(max_iter=0))):
+        with pytest.raises(ValueError, match='(numItermax|max_iter) must be an integer >= 1'): f(a, b, M, 1., **kw)
+    with pytest.raises(ValueError, match='numItermax must be an integer >= 1'):
+        st.sgd_entropic_regularization(a, b, M, 1., 2, 0, 1.)
+    with pytest.raises(ValueError, match='lr must be a finite number > 0'):
+        st.sag_entropic_transport(a, b, M, 1., lr=-1)
+    with pytest.raises(InputError, match='a and b must have the same total mass'): st.solve_dual_lbfgs(a, 2 * b, M, 1.)
+
+
+@pytest.mark.parametrize('method', ['SAG', 'ASGD'])
+def test_semi_dual_small_reg_stays_finite(method):
+    "Issue 15: solve_semi_dual_entropic(..., reg=1e-3, 'SAG') returned an all-NaN plan (POT still does)"
+    a, b, M = problem(9)
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        assert np.isnan(pot.stochastic.solve_semi_dual_entropic(a, b, M, 1e-3, method, 500)).all()
+    for reg in (1e-3, 1e-5):
+        with warnings.catch_warnings():
+            warnings.simplefilter('error')  # no overflow, no 0/0, no NonFiniteWarning
+            P = st.solve_semi_dual_entropic(a, b, M, reg, method, 2000, random_state=0)
+        assert np.isfinite(P).all()
+        np.testing.assert_allclose(P.sum(1), a, atol=1e-13)
+
+
+def test_sag_small_reg_reaches_the_entropic_plan():
+    a, b, M = problem(10)
+    P = st.solve_semi_dual_entropic(a, b, M, 1e-2, 'SAG', 60_000, random_state=0)
+    P_log = pot.sinkhorn(a, b, M, 1e-2, method='sinkhorn_log', numItermax=100_000, stopThr=1e-13)
+    np.testing.assert_allclose(P, P_log, atol=1e-8)
+    np.testing.assert_allclose((P * M).sum(), (P_log * M).sum(), rtol=1e-8)
+
+
+def test_non_finite_results_warn_naming_lr_and_reg():
+    a, b, M = problem(11)
+    with pytest.warns(NonFiniteWarning, match=r'lower lr \(now 1000\) or raise reg \(now 0.001\)'):
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore', RuntimeWarning)  # numpy's overflow on the way
+            alpha, beta = st.sgd_entropic_regularization(a, b, M, 1e-3, 4, 200, 1e3, random_state=0)
+    assert not np.isfinite(alpha).all()
+
+
+def test_lbfgs_warns_when_short_of_tol():
+    a, b, M = problem(12)
+    msg = r'stopped after 2 iterations with marginal error .* raise max_iter \(now 2\)'
+    with pytest.warns(ConvergenceWarning, match=msg):
+        *_, log = st.solve_dual_lbfgs(a, b, M, .05, max_iter=2, progress=False)
+    assert not log['converged']
+    with warnings.catch_warnings():
+        warnings.simplefilter('error', ConvergenceWarning)
+        *_, log = st.solve_dual_lbfgs(a, b, M, .5, progress=False)  # converges: silent
+    assert log['converged']
 
 
 # --- the POT gallery script "Dual OT solvers for entropic and quadratic regularized OT with
