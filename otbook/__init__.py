@@ -1,3 +1,16 @@
+"""otbook: optimal transport for PyTorch, explained in runnable notebooks.
+
+POT's favourites (``import otbook as ot``):
+    ot.unif, ot.dist                    uniform weights, cost matrices
+    ot.emd, ot.emd2                     exact transport plan and cost (network simplex, differentiable)
+    ot.emd_1d, ot.emd2_1d, ot.wasserstein_1d   closed forms on the real line
+GeomLoss's loss (``from otbook import SamplesLoss``):
+    SamplesLoss                         Sinkhorn divergences, Hausdorff and kernel losses between point clouds,
+                                        on dense tensors, row blocks (no N×M matrix) or KeOps
+Fitting: ot.fit_model (L-BFGS / Adam), ot.gradient_flow.
+Modules: utils, datasets, plot, geometry (costs, kernels, backends), sinkhorn (the loop), exact, stochastic
+(dual OT), losses, fit. Every module is a notebook of the docs site: https://otbook.github.io/otbook/
+"""
 __version__ = "0.1.0"
 
 # The favourites, re-exported under POT's and GeomLoss's names (`import otbook as ot`).

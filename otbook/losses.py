@@ -7,30 +7,24 @@ from __future__ import annotations
 import warnings
 from functools import partial
 import torch
-from .utils import check_choice, check_finite, check_ndim, check_positive, check_open_interval, to_tensor, to_type_of
+from .utils import (ConvergenceWarning, check_choice, check_finite, check_masses, check_ndim, check_positive,
+                          check_open_interval, check_weights, to_tensor, to_type_of)
 from .geometry import GEOMETRIES, as_cost, as_kernel, choose_backend
 from .sinkhorn import (log_weights, dampening, max_diameter, epsilon_schedule, sinkhorn_loop, extrapolate,
                              marginal_error, implicit_fixed_point, transport_plan)
 
 # %% auto #0
-__all__ = ['LOW_PRECISION', 'ROUTINES', 'check_weights_for', 'check_clouds', 'check_masses', 'parse_inputs', 'sinkhorn_value',
+__all__ = ['LOW_PRECISION', 'ROUTINES', 'check_weights_for', 'check_clouds', 'parse_inputs', 'sinkhorn_value',
            'hausdorff_potentials', 'kernel_value', 'sinkhorn_routine', 'hausdorff_routine', 'kernel_routine',
-           'ConvergenceWarning', 'warn_unconverged', 'SamplesLoss']
+           'warn_unconverged', 'SamplesLoss']
 
 # %% ../nbs/30_losses.ipynb #be116993
 LOW_PRECISION = (torch.float16, torch.bfloat16)  # computed in float32, returned in the input's dtype
 
 def check_weights_for(a, x: torch.Tensor, name: str) -> torch.Tensor:
     "Weights `a` (B,N), (N,) or (N,1) for points `x` (B,N,D) or (N,D): None gives uniform ones; checked and typed like x"
-    if a is None: return torch.full(x.shape[:-1], 1 / x.shape[-2], dtype=x.dtype, device=x.device)
-    a = to_tensor(a, dtype=x.dtype, device=x.device)
-    if a.ndim == x.ndim and a.shape[-1] == 1: a = a[..., 0]  # GeomLoss's column weights
-    check_ndim(a, name, (x.ndim - 1,))
-    if a.shape != x.shape[:-1]:
-        raise ValueError(f"{name} has shape {tuple(a.shape)} but the points have shape {tuple(x.shape)}")
-    check_finite(a, name)
-    if (a < 0).any(): raise ValueError(f"{name} has negative weights")
-    return a
+    a = check_weights(a, x.shape[-2], name, like=x, batch=x.shape[0] if x.ndim == 3 else None, column=True)
+    return to_tensor(a, dtype=x.dtype, device=x.device)
 
 # %% ../nbs/30_losses.ipynb #048f0636
 def check_clouds(x, y):
@@ -48,14 +42,6 @@ def check_clouds(x, y):
         if v.shape[-2] == 0: raise ValueError(f"{name} has shape {tuple(v.shape)}: a cloud needs at least one point")
         check_finite(v, name)
     return (x.float(), y.float()) if x.dtype in LOW_PRECISION else (x, y)
-
-# %% ../nbs/30_losses.ipynb #05066738
-def check_masses(a: torch.Tensor, b: torch.Tensor):
-    "Raise a `ValueError` naming b unless the masses of a and b (B,N), (B,M) agree up to rounding"
-    ma, mb = a.sum(-1), b.sum(-1)
-    if ((ma - mb).abs() > 10 * torch.finfo(a.dtype).eps ** .5 * torch.maximum(ma, mb)).any():
-        raise ValueError(f"b has total mass {mb.tolist()} but a has {ma.tolist()}: balanced transport "
-                         "needs equal masses (set reach for unbalanced transport)")
 
 # %% ../nbs/30_losses.ipynb #412f680b
 def parse_inputs(*args):
@@ -105,7 +91,7 @@ def kernel_value(G, kernel, blur: float, a: torch.Tensor, b: torch.Tensor):
 # %% ../nbs/30_losses.ipynb #66e6abed
 def sinkhorn_routine(L, G, a: torch.Tensor, b: torch.Tensor):
     "Sinkhorn divergence (debiased) or entropic OT (B,) and the potentials (F, G)"
-    if L.rho is None: check_masses(a, b)
+    if L.rho is None: a, b = check_masses(a, b)
     c = torch.cat([a, b], -1)
     blocks = ('cross', 'self') if L.debias else ('cross',)
     w = log_weights(c)[:, None].expand(-1, len(blocks), -1)
@@ -134,9 +120,6 @@ ROUTINES = {'sinkhorn': sinkhorn_routine, 'hausdorff': hausdorff_routine,
             'energy': kernel_routine, 'gaussian': kernel_routine, 'laplacian': kernel_routine}
 
 # %% ../nbs/30_losses.ipynb #2f82e0a5
-class ConvergenceWarning(UserWarning):
-    "An iterative solver stopped short of its tolerance"
-
 def warn_unconverged(res, who: str = 'SamplesLoss'):
     "Warn (`ConvergenceWarning`) if the loop result `res` was given a `tol` and did not reach it"
     if res.converged is False:
@@ -225,7 +208,7 @@ def _plan(self, *args, tol: float | None = None):
     "Transport plan of OT_ε(α, β), iterated until its marginals are within `tol` (default: self.tol or 1e-4)"
     if self.loss != 'sinkhorn': raise ValueError(f"loss: plans exist for 'sinkhorn' only, not {self.loss!r}")
     a, x, b, y, batched, dtype = parse_inputs(*args)
-    if self.rho is None: check_masses(a, b)
+    if self.rho is None: a, b = check_masses(a, b)
     G = self.geometry(x, y)
     w = log_weights(torch.cat([a, b], -1))[:, None]
     softmin = partial(G.softmin, blocks=('cross',))

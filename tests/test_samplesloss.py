@@ -176,9 +176,9 @@ def test_bad_inputs():
     L = SamplesLoss()
     cases = [
         ((x[0], y), 'x must be 2-D or 3-D'), ((x, y[None]), 'y must be 2-D'), ((x, y[:, :1]), 'y has dimension 1'),
-        ((a[:-1], x, b, y), 'a has shape'), ((a, x, b[None], y), 'b must be 1-D'),
+        ((a[:-1], x, b, y), 'a has 8 weights but there are 9 points'), ((a, x, b[None], y), 'b must be 1-D'),
         ((-a, x, b, y), 'a has negative weights'), ((a, x, b * float('nan'), y), 'b contains NaN'),
-        ((a, x, b * 2, y), 'b has total mass'), ((x * float('inf'), y), 'x contains NaN'),
+        ((a, x, b * 2, y), 'a and b must have the same total mass'), ((x * float('inf'), y), 'x contains NaN'),
         ((x, y.float()), 'y is torch.float32'), ((x,), 'takes (x, y) or (a, x, b, y)'),
         ((x[None].expand(2, -1, -1), y[None].expand(3, -1, -1)), 'y has batch size 3'),
     ]

@@ -187,7 +187,7 @@ def public_objects() -> dict:
 def fix_cards(md: str, objs: dict) -> str:
     "API cards as Python shows them: `class` for classes, no `NoneType` annotations or `<factory>` defaults, a Returns line"
     def card(m):
-        head, kind, name, sig = m[1], m[2], m[3], m[4]
+        head, kind, name, sig, doc = m[1], m[2], m[3], m[4], m[5] or ''
         obj = objs.get(name)
         if inspect.isclass(obj): kind = 'class'
         sig = re.sub(r':NoneType=', '=', sig).replace(':list=<factory>', ':list=[]').replace(':dict=<factory>', ':dict={}')
@@ -196,8 +196,8 @@ def fix_cards(md: str, objs: dict) -> str:
             ann = inspect.signature(obj).return_annotation
             if ann is not inspect.Signature.empty:
                 returns = f'\n\n**Returns**: `{ann if isinstance(ann, str) else getattr(ann, "__name__", ann)}`'
-        return f'{head}```python\n{kind} {name}{sig}```' + returns
-    return re.sub(r'(#{2,4} \S+\s*\n+)```python\n(def|class) (\w+)(\(.*?\n)```', card, md, flags=re.S)
+        return f'{head}```python\n{kind} {name}{sig}```{doc}{returns}'
+    return re.sub(r'(#{2,4} \S+\s*\n+)```python\n(def|class) (\w+)(\(.*?\n)```(\n\n\*[^\n]*\*)?', card, md, flags=re.S)
 
 
 def api_page(objs: dict) -> str:
