@@ -40,11 +40,12 @@ main{margin-left:15rem;max-width:64rem;padding:1rem 2.5rem 4rem;box-sizing:borde
 nav#TOC{font-size:.86rem;border-left:2px solid #dde3ea;padding:.2rem .8rem;margin:1rem 0}
 nav#TOC ul{list-style:none;padding-left:.8rem;margin:.1rem 0}nav#TOC>ul{padding-left:0}
 nav#TOC a{color:#495057;text-decoration:none}nav#TOC a:hover{color:#2780e3}
+figure{margin:1rem 0}figcaption{font-size:.88rem;color:#495057;margin-top:.2rem}
 nav#TOC::before{content:'On this page';display:block;font-weight:600;color:#6c757d;margin-bottom:.2rem}
 @media (min-width:1400px){main{margin-right:16rem}
   nav#TOC{position:fixed;top:1rem;right:1rem;width:14rem;max-height:calc(100vh - 2rem);overflow-y:auto;margin:0}}
 header#title-block-header h1{margin-bottom:.2rem}p.subtitle{color:#6c757d;font-size:1.1rem;margin-top:0}
-code{white-space:pre-wrap;overflow-wrap:anywhere}pre code{white-space:pre-wrap;overflow-wrap:anywhere}
+code{white-space:pre-wrap;overflow-wrap:anywhere}pre code,pre > code.sourceCode{white-space:pre-wrap;overflow-wrap:anywhere}
 pre{background:#f7f7f9;border-left:3px solid #2780e3;padding:.6rem .8rem;font-size:.86rem;overflow-x:auto}
 pre.out,div.out pre{border-left-color:#adb5bd;background:#fcfcfd}
 code{font-size:.9em}img{max-width:100%;height:auto}
@@ -85,10 +86,17 @@ def text(x) -> str:
     return ''.join(x) if isinstance(x, list) else str(x)
 
 
-def output_md(out: dict) -> str:
-    "One cell output as markdown"
+def caption(prose: str) -> str:
+    "A figure's caption: the first sentence of the prose before it, as one line of markdown"
+    para = next((p for p in prose.split('\n\n') if p.strip() and not p.lstrip().startswith(('#', '|', '```', '$$'))), '')
+    first = re.split(r'(?<=[.:;])\s', ' '.join(para.split()), maxsplit=1)[0].rstrip(':;')
+    return (first or 'Figure').replace('[', '(').replace(']', ')')
+
+
+def output_md(out: dict, cap: str = 'Figure') -> str:
+    "One cell output as markdown; a figure with its caption (also its alt text)"
     data = out.get('data', {})
-    if 'image/png' in data: return f'![](data:image/png;base64,{text(data["image/png"]).strip()})'
+    if 'image/png' in data: return f'![{cap}](data:image/png;base64,{text(data["image/png"]).strip()})'
     if 'text/markdown' in data:
         md = text(data['text/markdown'])
         if md.startswith('['):  # execnb stores show_doc markdown as a list literal
@@ -103,7 +111,7 @@ def output_md(out: dict) -> str:
 
 def nb_to_md(nb: dict, drop_hidden: bool = False, out_class: str = '{.out}'):
     "(front matter, markdown body) of a notebook: code, outputs and prose in order"
-    fm, parts = {}, []
+    fm, parts, prose = {}, [], ''
     for c in nb['cells']:
         src = text(c['source'])
         if c['cell_type'] == 'raw' and src.startswith('---'):
@@ -111,6 +119,7 @@ def nb_to_md(nb: dict, drop_hidden: bool = False, out_class: str = '{.out}'):
             continue
         if c['cell_type'] == 'markdown':
             parts.append(src)
+            prose = src
             continue
         if c['cell_type'] != 'code': continue
         d = directives(src)
@@ -118,7 +127,9 @@ def nb_to_md(nb: dict, drop_hidden: bool = False, out_class: str = '{.out}'):
         code = '\n'.join(l for l in src.splitlines() if not l.startswith('#|')).strip()
         if d.get('echo') != 'false' and code: parts.append(f'```python\n{code}\n```')
         if d.get('output') == 'false': continue
-        parts += [md.replace('```{.out}', '```' + out_class) for md in map(output_md, c.get('outputs', [])) if md]
+        cap = d.get('fig-cap') or caption(prose)
+        outs = [output_md(o, cap) for o in c.get('outputs', [])]
+        parts += [md.replace('```{.out}', '```' + out_class) for md in outs if md]
     return fm, '\n\n'.join(parts)
 
 
@@ -164,7 +175,7 @@ def pandoc(md: str, dest: Path, title: str, subtitle: str, nav: str, after: str 
     (tmp / 'head.html').write_text(SEARCH_HEAD)
     (tmp / 'before.html').write_text(nav + '\n<main data-pagefind-body>')
     (tmp / 'after.html').write_text(after + '</main>')
-    cmd = [pypandoc.get_pandoc_path(), '-f', 'markdown-implicit_figures', '-t', 'html5', '-s', '--mathml',
+    cmd = [pypandoc.get_pandoc_path(), '-f', 'markdown', '-t', 'html5', '-s', '--mathml',
            '--toc', '--toc-depth=2', '--css', 'style.css', '-M', 'document-css=false', '-H', str(tmp / 'head.html'),
            '-B', str(tmp / 'before.html'), '-A', str(tmp / 'after.html'), '-o', str(dest)]
     # a YAML block rather than --metadata, so that the title and subtitle are read as markdown
