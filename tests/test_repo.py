@@ -187,3 +187,18 @@ def test_export_cell_is_skipped_by_nbdev_and_the_runner(tmp_path):
     assert run_nbs.run(nb, set())
     failing = _write_nb(tmp_path / 'failing.ipynb', ['x = 1', "raise RuntimeError('ran')"])
     assert not run_nbs.run(failing, set())
+
+
+def test_runner_keeps_outputs_that_differ_only_in_timings(tmp_path):
+    "tools/run_nbs.py rewrites a cell's outputs when they change, not when only a timing does (make stays clean)"
+    spec = importlib.util.spec_from_file_location('run_nbs', ROOT / 'tools' / 'run_nbs.py')
+    run_nbs = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(run_nbs)
+    timed = "import time\nprint(f'{n} apples in {time.perf_counter():.6f} s, {1 / time.perf_counter():.3f} it/s')"
+    nb = _write_nb(tmp_path / 'timed.ipynb', ['n = 3', timed])
+    assert run_nbs.run(nb, set())
+    first = nb.read_text()
+    assert '3 apples in' in first
+    assert run_nbs.run(nb, set()) and nb.read_text() == first
+    nb.write_text(first.replace('n = 3', 'n = 4'))
+    assert run_nbs.run(nb, set()) and '4 apples in' in nb.read_text()

@@ -15,8 +15,9 @@ committed ones only in timings (seconds, rates, tqdm clocks) keeps the committed
 import argparse, json, os, random, re, sys, time
 from pathlib import Path
 
-for _var in ('OMP_NUM_THREADS', 'MKL_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'NUMBA_NUM_THREADS'):
-    os.environ.setdefault(_var, '1')  # before numpy/torch load their thread pools
+if __name__ == '__main__':  # one thread, set before numpy and torch load their thread pools
+    for _var in ('OMP_NUM_THREADS', 'MKL_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'NUMBA_NUM_THREADS'):
+        os.environ.setdefault(_var, '1')
 import numpy as np
 import torch
 
@@ -26,8 +27,9 @@ from fastcore.xtras import working_directory
 from nbdev.config import get_config
 
 ROOT = Path(__file__).resolve().parents[1]
-TIMING = re.compile(r'\d+(?:\.\d+)?\s*(?:s|ms|us|µs|min|it/s|s/it|ms/it|evals/s)(?![\w/])'  # 11.9 s, 4.98 evals/s
-                    r'|\d+:\d\d(?::\d\d)?(?:<[\d:?]+)?')  # tqdm's [00:10<00:08
+TIMING = re.compile(r'\d+(?:\.\d+)?\s*(?:s|ms|us|µs|min)(?:/ ?\w+)?(?![\w/])'  # 11.9 s, 0.6 ms, 1.19s/ evals
+                    r'|\d+(?:\.\d+)?\s*\w+/s\b'  # 4.98 evals/s, 777.50it/s
+                    r'|\d+:\d\d(?::\d\d)?(?:<[\d:?]+)?')  # tqdm's clocks: [00:10<00:08
 
 
 def directives(source: str) -> dict:
@@ -58,9 +60,8 @@ def untimed(outputs: list) -> str:
     return TIMING.sub('<t>', json.dumps(norm, sort_keys=True))
 
 
-def deterministic():
-    "One thread and seeded global RNGs, for outputs that do not depend on the machine's load or cores"
-    torch.set_num_threads(1)
+def seed():
+    "Seed numpy's and Python's global generators (torch's default seed is fixed already)"
     np.random.seed(0)
     random.seed(0)
 
@@ -68,7 +69,7 @@ def deterministic():
 def run(fn: Path, flags: set) -> bool:
     "Execute notebook `fn` in a fresh shell, write it back with outputs; False on the first failing cell"
     nb = read_nb(fn)
-    deterministic()
+    seed()
     shell = CaptureShell(fn)
     with working_directory(fn.parent):
         for cell in nb.cells:
@@ -89,6 +90,7 @@ def main():
     ap.add_argument('--flags', default='', help='test flags to run anyway, e.g. "slow pykeops"')
     args = ap.parse_args()
     os.chdir(ROOT)
+    torch.set_num_threads(1)  # digits of float reductions, and so iteration counts, depend on the thread count
     flags = set(get_config().tst_flags.split()) - set(args.flags.split())
     sys.path.insert(0, str(ROOT))
     failed = []
