@@ -40,12 +40,12 @@ def shipped_files() -> list:
 
 
 def build_wheel(dest: Path) -> Path:
-    "otbook's wheel, built offline from a copy of the shipped files"
+    "otbook's wheel, built from a copy of the shipped files as pip builds it from the git URL (isolated build)"
     src = dest / 'src'
     for f in shipped_files():
         (src / f).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / f, src / f)
-    sh(sys.executable, '-m', 'pip', 'wheel', '-q', '--no-deps', '--no-build-isolation', '-w', dest / 'wheel', src)
+    sh(sys.executable, '-m', 'pip', 'wheel', '-q', '--no-deps', '-w', dest / 'wheel', src)
     return next((dest / 'wheel').glob('otbook-*.whl'))
 
 

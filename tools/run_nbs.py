@@ -27,9 +27,9 @@ from fastcore.xtras import working_directory
 from nbdev.config import get_config
 
 ROOT = Path(__file__).resolve().parents[1]
-TIMING = re.compile(r'\d+(?:\.\d+)?\s*(?:s|ms|us|µs|min)(?:/ ?\w+)?(?![\w/])'  # 11.9 s, 0.6 ms, 1.19s/ evals
+TIMING = re.compile(r' *(?:\d+(?:\.\d+)?\s*(?:s|ms|us|µs|min)(?:/ ?\w+)?(?![\w/])'  # 11.9 s, 0.6 ms, 1.19s/ evals
                     r'|\d+(?:\.\d+)?\s*\w+/s\b'  # 4.98 evals/s, 777.50it/s
-                    r'|\d+:\d\d(?::\d\d)?(?:<[\d:?]+)?')  # tqdm's clocks: [00:10<00:08
+                    r'|\d+:\d\d(?::\d\d)?(?:<[\d:?]+)?)')  # tqdm's clocks: [00:10<00:08; with the padding before each
 
 
 def directives(source: str) -> dict:
