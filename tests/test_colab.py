@@ -95,6 +95,7 @@ def run_like_colab(colab, nb: Path, tmp: Path):
 
 
 def gpu_cells(nb: Path) -> int:
+    "How many `#| gpu` cells the notebook has"
     cells = json.loads(nb.read_text())['cells']
     return sum(c['cell_type'] == 'code' and bool(re.match(r'#\|\s*gpu\b', ''.join(c['source']))) for c in cells)
 
@@ -118,18 +119,20 @@ def _notebook(path: Path, *cells: str) -> Path:
     return path
 
 
-GUARDED = "#| gpu\nif torch.cuda.is_available():\n    torch.zeros(1, device='cuda')\nelse:\n    print('skipped: needs a GPU')"
+GUARDED = ("#| gpu\nif torch.cuda.is_available():\n    torch.zeros(1, device='cuda')\n"
+           "else:\n    print('skipped: needs a GPU')")
+NO_INDEX = '--retries 0 --index-url http://127.0.0.1:9/simple --no-cache-dir'  # a package index that is down
 CASES = {'guarded gpu cell': (['import torch\nimport otbook', GUARDED], 'ok'),
          'unguarded gpu cell': (['import torch', "#| gpu\ntorch.zeros(1, device='cuda')"], 'FAILED [2]'),
          'import not installed': (['from fastcore.test import test_eq'], 'FAILED [1]'),
-         'unreachable package': (['!pip install -q --retries 0 --index-url http://127.0.0.1:9/simple --no-cache-dir otbook-no-such-pkg'],
-                                 'FAILED [1]'),
-         'slow and pykeops cells skipped': (['#| slow\nassert False', '#| pykeops\nassert False', 'import otbook'], 'ok')}
+         'unreachable package': ([f'!pip install -q {NO_INDEX} otbook-no-such-pkg'], 'FAILED [1]'),
+         'slow and pykeops cells skipped': (['#| slow\nassert False', '#| pykeops\nassert False', 'import otbook'],
+                                            'ok')}
 
 
 @pytest.mark.parametrize('case', CASES)
 def test_colab_run_can_fail(colab, case, tmp_path):
-    "The Colab run fails on an unguarded gpu cell, a missing package or a failing pip, and passes a guarded cell"
+    "The Colab run fails on an unguarded gpu cell, a missing package or a failing pip; passes a guarded cell"
     cells, expected = CASES[case]
     r = run_like_colab(colab, _notebook(tmp_path / 'nb.ipynb', *cells), tmp_path)
     assert (r.returncode == 0) == (expected == 'ok'), r.stdout + r.stderr

@@ -154,7 +154,8 @@ def test_colab_gpu_cells_skip_themselves(nb):
     for i, src in enumerate(code):
         if not _is_gpu(src): continue
         body = '\n'.join(l for l in src.splitlines() if not l.startswith('#|'))
-        assert body.startswith('if torch.cuda.is_available():\n') and body.endswith(GPU_ELSE), f'unguarded gpu cell:\n{src}'
+        guarded = body.startswith('if torch.cuda.is_available():\n') and body.endswith(GPU_ELSE)
+        assert guarded, f'unguarded gpu cell:\n{src}'
         assert _imports(code[:i], 'torch'), f'the gpu cell needs `import torch` in an earlier cell:\n{src}'
 
 
