@@ -9,7 +9,7 @@ whose working directory is WORKDIR: `#| eval: false` cells too, the hidden insta
 nbdev's tests skip them (they work on Colab, only slowly). `#| gpu` cells run: on a CPU runtime
 they must skip themselves and say so. Prints one line per cell; exits 1 at the first failing cell.
 """
-import json, sys, time
+import json, re, sys, time
 from pathlib import Path
 
 import nbformat
@@ -19,6 +19,7 @@ from nbclient.exceptions import CellExecutionError
 GIT_SPEC = '"otbook @ git+https://github.com/otbook/otbook@main"'
 SKIP = {'notest', 'slow', 'pykeops'}
 GPU_SKIPPED = 'skipped: needs a GPU'
+ANSI = re.compile(r'\x1b\[[0-9;]*m')  # IPython's traceback colours
 
 
 def flags(source: str) -> set:
@@ -68,7 +69,7 @@ def run(nb_path: Path, wheel: str, workdir: Path) -> bool:
             t0 = time.time()
             try: client.execute_cell(cell, i)
             except CellExecutionError as e:
-                print(f'FAILED [{i}]\n{cell.source}\n{e}', flush=True)
+                print(f'FAILED [{i}]\n{ANSI.sub("", str(e))}', flush=True)
                 return False
             gpu = ' gpu-skipped' if 'gpu' in f and GPU_SKIPPED in text_of(cell) else ''
             print(f'ok   [{i}] {time.time() - t0:5.1f} s{gpu}', flush=True)
