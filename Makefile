@@ -1,7 +1,8 @@
 # The README's commands. `make`: set up .venv, export, run the experiments, build docs/. `make test`.
 SHELL := /bin/bash
 PYTHON ?= python3
-VENV := .venv
+# VENV=/path/to/venv uses an existing environment (then skip `install`, which would repoint it here).
+VENV ?= .venv
 BIN := $(VENV)/bin
 FLAGS ?=
 # KeOps compiles each formula with g++ on first use: keep the builds in an ignored folder here.
@@ -23,9 +24,10 @@ install: $(BIN)/python
 export:
 	$(BIN)/nbdev_export
 
-# Execute the experiment notebooks and save their outputs (flagged cells keep theirs).
+# Execute the experiment notebooks and save their outputs (flagged cells keep theirs); one thread and a
+# fixed hash seed, so that the saved outputs do not change from one run or machine to the next.
 run:
-	$(BIN)/python tools/run_nbs.py $(EXPERIMENTS) --flags "$(FLAGS)"
+	PYTHONHASHSEED=0 $(BIN)/python tools/run_nbs.py $(EXPERIMENTS) --flags "$(FLAGS)"
 	$(BIN)/nbdev_clean
 
 docs:

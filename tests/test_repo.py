@@ -67,16 +67,6 @@ def test_docs_are_current():
 
 
 @pytest.mark.parametrize('nb', NBS, ids=lambda p: p.stem)
-def test_colab_ready(nb):
-    "A Colab badge for this very notebook and a hidden install cell that nbdev never runs"
-    cells = json.loads(nb.read_text())['cells']
-    assert any(f'colab.research.google.com/github/otbook/otbook/blob/main/nbs/{nb.name}' in ''.join(c['source'])
-               for c in cells[:4] if c['cell_type'] == 'markdown'), 'no Colab badge near the top'
-    install = [''.join(c['source']) for c in cells[:6] if c['cell_type'] == 'code' and '!pip install' in ''.join(c['source'])]
-    assert install and '#| hide' in install[0] and '#| eval: false' in install[0], 'no hidden install cell'
-
-
-@pytest.mark.parametrize('nb', NBS, ids=lambda p: p.stem)
 def test_flagged_cells_hold_no_imports(nb):
     "nbdev's docs step runs every cell holding an import, ignoring test flags"
     for c in json.loads(nb.read_text())['cells']:
@@ -113,12 +103,103 @@ def test_quarto_config_is_valid():
     assert cfg['format']['html']['html-math-method'] == 'mathml'
 
 
+# --- Colab: what every notebook must hold so that "Run all" works there (tests/test_colab.py runs them) ---
+GIT_SPEC = '"otbook @ git+https://github.com/otbook/otbook@main"'
+PINS = {'fastcore': '"fastcore<2"', 'ot': 'pot==0.9.7.post1', 'geomloss': 'geomloss==0.3.1', 'pykeops': 'pykeops==2.3'}
+GPU_META = {'accelerator': 'GPU', 'colab': {'gpuType': 'T4', 'provenance': []}}
+GPU_ELSE = "else:\n    print('skipped: needs a GPU')"
+
+
+def _code(nb: Path) -> list:
+    "The sources of a notebook's code cells"
+    return [''.join(c['source']) for c in json.loads(nb.read_text())['cells'] if c['cell_type'] == 'code']
+
+
+def _imports(code: list, module: str) -> bool:
+    return any(re.search(rf'^\s*(import|from) {module}\b', src, re.M) for src in code)
+
+
+def _install_cell(nb: Path) -> str:
+    return next((src for src in _code(nb)[:3] if '!pip install' in src), '')
+
+
+def _is_gpu(src: str) -> bool:
+    return bool(re.match(r'#\|\s*gpu\b', src))
+
+
 @pytest.mark.parametrize('nb', NBS, ids=lambda p: p.stem)
-def test_colab_installs_what_the_notebook_imports(nb):
-    "The test-only oracles a notebook imports (POT, GeomLoss, KeOps) are in its Colab install cell"
+def test_colab_badge(nb):
+    "A Colab badge for this very notebook near the top"
     cells = json.loads(nb.read_text())['cells']
-    code = '\n'.join(''.join(c['source']) for c in cells if c['cell_type'] == 'code')
-    install = next(''.join(c['source']) for c in cells[:6] if '!pip install' in ''.join(c['source']))
-    for module, package in (('ot', 'pot'), ('geomloss', 'geomloss'), ('pykeops', 'pykeops')):
-        if re.search(rf'^\s*(import|from) {module}\b', code, re.M):
-            assert re.search(rf'\s{package}\b', install), f'{nb.name} imports {module} but its install cell lacks {package}'
+    assert any(f'colab.research.google.com/github/otbook/otbook/blob/main/nbs/{nb.name}' in ''.join(c['source'])
+               for c in cells[:4] if c['cell_type'] == 'markdown'), 'no Colab badge near the top'
+
+
+@pytest.mark.parametrize('nb', NBS, ids=lambda p: p.stem)
+def test_colab_install_cell(nb):
+    "A hidden install cell nbdev never runs: otbook from main, and pinned, whatever else the notebook imports"
+    install, code = _install_cell(nb), _code(nb)
+    assert install.startswith('#| hide\n#| eval: false\n'), f'no hidden, non-evaluated install cell:\n{install}'
+    assert GIT_SPEC in install, f'the install cell must install {GIT_SPEC}'
+    for module, pin in PINS.items():
+        if _imports(code, module): assert pin in install, f'{nb.name} imports {module}: its install cell needs {pin}'
+        package = pin.strip('"').split('<')[0].split('=')[0]
+        assert not re.search(rf'\s"?{package}\b', install) or pin in install, f'{package} must be pinned as {pin}'
+
+
+@pytest.mark.parametrize('nb', NBS, ids=lambda p: p.stem)
+def test_colab_gpu_cells_skip_themselves(nb):
+    "Every gpu cell runs its body only where CUDA exists, and says it skipped; torch is imported before it"
+    code = _code(nb)
+    for i, src in enumerate(code):
+        if not _is_gpu(src): continue
+        body = '\n'.join(l for l in src.splitlines() if not l.startswith('#|'))
+        guarded = body.startswith('if torch.cuda.is_available():\n') and body.endswith(GPU_ELSE)
+        assert guarded, f'unguarded gpu cell:\n{src}'
+        assert _imports(code[:i], 'torch'), f'the gpu cell needs `import torch` in an earlier cell:\n{src}'
+
+
+@pytest.mark.parametrize('nb', NBS, ids=lambda p: p.stem)
+def test_colab_export_cell(nb):
+    "The nbdev_export cell is hidden, never evaluated by nbdev, and a no-op outside a clone (on Colab)"
+    for src in _code(nb):
+        if 'nbdev_export(' in src:
+            assert src.startswith('#| hide\n#| eval: false\n'), f'export cell not hidden and non-evaluated:\n{src}'
+            assert "if os.path.exists('../settings.ini'):" in src, f'export cell would fail on Colab:\n{src}'
+
+
+@pytest.mark.parametrize('nb', NBS, ids=lambda p: p.stem)
+def test_colab_gpu_runtime_metadata(nb):
+    "A notebook with gpu cells opens on Colab's GPU runtime (and only such a notebook)"
+    meta = json.loads(nb.read_text())['metadata']
+    has_gpu = any(_is_gpu(src) for src in _code(nb))
+    assert {k: meta.get(k) for k in GPU_META} == (GPU_META if has_gpu else {k: None for k in GPU_META})
+
+
+def test_export_cell_is_skipped_by_nbdev_and_the_runner(tmp_path):
+    "nbdev_test and tools/run_nbs.py skip the export cell (it would fail if run here)"
+    from nbdev.test import test_nb as run_notebook
+    spec = importlib.util.spec_from_file_location('run_nbs', ROOT / 'tools' / 'run_nbs.py')
+    run_nbs = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(run_nbs)
+    export = next(src for src in _code(ROOT / 'nbs' / '00_utils.ipynb') if 'nbdev_export(' in src)
+    nb = _write_nb(tmp_path / 'export.ipynb', ['x = 1', export + "\nraise RuntimeError('the export cell ran')"])
+    assert run_notebook(nb, skip_flags=['notest', 'gpu', 'slow', 'pykeops'], showerr=False)[0]
+    assert run_nbs.run(nb, set())
+    failing = _write_nb(tmp_path / 'failing.ipynb', ['x = 1', "raise RuntimeError('ran')"])
+    assert not run_nbs.run(failing, set())
+
+
+def test_runner_keeps_outputs_that_differ_only_in_timings(tmp_path):
+    "tools/run_nbs.py rewrites a cell's outputs when they change, not when only a timing does (make stays clean)"
+    spec = importlib.util.spec_from_file_location('run_nbs', ROOT / 'tools' / 'run_nbs.py')
+    run_nbs = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(run_nbs)
+    timed = "import time\nprint(f'{n} apples in {time.perf_counter():.6f} s, {1 / time.perf_counter():.3f} it/s')"
+    nb = _write_nb(tmp_path / 'timed.ipynb', ['n = 3', timed])
+    assert run_nbs.run(nb, set())
+    first = nb.read_text()
+    assert '3 apples in' in first
+    assert run_nbs.run(nb, set()) and nb.read_text() == first
+    nb.write_text(first.replace('n = 3', 'n = 4'))
+    assert run_nbs.run(nb, set()) and '4 apples in' in nb.read_text()

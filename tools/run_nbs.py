@@ -5,10 +5,21 @@ included. This runner skips exactly what `nbdev.test.test_nb` skips (cells flagg
 `tst_flags` entry not forced on with `--flags`, and `#| eval: false` cells), so the committed
 outputs of skipped cells (GPU runs, slow benchmarks) are kept.
 
+Saved outputs are deterministic, so that `make` on a clean clone leaves `git status` clean: one
+thread (digits of float reductions depend on the thread count), seeded global RNGs (numpy's and
+Python's; torch's default seed is fixed already), and a cell whose new outputs differ from the
+committed ones only in timings (seconds, rates, tqdm clocks) keeps the committed outputs.
+
     python tools/run_nbs.py nbs/50_unmixing.ipynb [more.ipynb ...] [--flags slow]
 """
-import argparse, os, sys, time
+import argparse, json, os, random, re, sys, time
 from pathlib import Path
+
+if __name__ == '__main__':  # one thread, set before numpy and torch load their thread pools
+    for _var in ('OMP_NUM_THREADS', 'MKL_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'NUMBA_NUM_THREADS'):
+        os.environ.setdefault(_var, '1')
+import numpy as np
+import torch
 
 from execnb.nbio import read_nb, write_nb
 from execnb.shell import CaptureShell
@@ -16,6 +27,9 @@ from fastcore.xtras import working_directory
 from nbdev.config import get_config
 
 ROOT = Path(__file__).resolve().parents[1]
+TIMING = re.compile(r' *(?:\d+(?:\.\d+)?\s*(?:s|ms|us|µs|min)(?:/ ?\w+)?(?![\w/])'  # 11.9 s, 0.6 ms, 1.19s/ evals
+                    r'|\d+(?:\.\d+)?\s*\w+/s\b'  # 4.98 evals/s, 777.50it/s
+                    r'|\d+:\d\d(?::\d\d)?(?:<[\d:?]+)?)')  # tqdm's clocks: [00:10<00:08; with the padding before each
 
 
 def directives(source: str) -> dict:
@@ -35,18 +49,37 @@ def skipped(cell, flags: set) -> bool:
     return d.get('eval:', [''])[0].lower() == 'false' or bool(flags & d.keys())
 
 
+def _text(x) -> str:
+    return ''.join(x) if isinstance(x, list) else str(x)
+
+
+def untimed(outputs: list) -> str:
+    "A cell's outputs with every timing masked: two runs that differ only in timings compare equal"
+    norm = [{'type': o.get('output_type'), 'text': _text(o.get('text', '')),
+             'data': {k: _text(v) for k, v in o.get('data', {}).items()}} for o in outputs]
+    return TIMING.sub('<t>', json.dumps(norm, sort_keys=True))
+
+
+def seed():
+    "Seed numpy's and Python's global generators (torch's default seed is fixed already)"
+    np.random.seed(0)
+    random.seed(0)
+
+
 def run(fn: Path, flags: set) -> bool:
     "Execute notebook `fn` in a fresh shell, write it back with outputs; False on the first failing cell"
     nb = read_nb(fn)
+    seed()
     shell = CaptureShell(fn)
     with working_directory(fn.parent):
         for cell in nb.cells:
             if skipped(cell, flags): continue
-            cell.outputs = []
+            committed, cell.outputs = cell.get('outputs', []), []
             shell.cell(cell)
             if shell.exc:
                 sys.stderr.write(shell.prettytb(fname=fn) + '\n')
                 return False
+            if untimed(cell.outputs) == untimed(committed): cell.outputs = committed
     write_nb(nb, fn)
     return True
 
@@ -57,6 +90,7 @@ def main():
     ap.add_argument('--flags', default='', help='test flags to run anyway, e.g. "slow pykeops"')
     args = ap.parse_args()
     os.chdir(ROOT)
+    torch.set_num_threads(1)  # digits of float reductions, and so iteration counts, depend on the thread count
     flags = set(get_config().tst_flags.split()) - set(args.flags.split())
     sys.path.insert(0, str(ROOT))
     failed = []
