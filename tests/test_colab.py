@@ -3,8 +3,9 @@
 Once per session: otbook's wheel, built from the files a clone would have (not an editable
 install, so missing package data fails), and a base venv with what a Colab CPU runtime brings
 (torch, a Jupyter kernel, numpy, scipy, matplotlib, ...: otbook's requirements) but not otbook.
-Each notebook then gets its own empty venv on top of the base, so its install cell must bring
-everything else it imports, and runs in a temporary working directory outside the repo
+Each notebook then runs in an empty venv on top of the base, so its install cell must bring
+everything else it imports (notebooks whose install cells are the same line share one such venv: it
+holds exactly what that line installs, and pip's second run of it takes seconds), and runs in a temporary working directory outside the repo
 (`tests/colab_run.py` says which cells run). pip must reach the package index: where it cannot,
 these tests fail. Developers may opt out locally with OTBOOK_SKIP_COLAB=1 (ignored where CI is set).
 """
@@ -83,12 +84,23 @@ def colab(tmp_path_factory):
     wheel = build_wheel(tmp)
     base = make_base(tmp / 'base', wheel)
     print(f'\ncolab: wheel and base venv in {time.time() - t0:.0f} s')
-    return SimpleNamespace(wheel=wheel, base=base)
+    return SimpleNamespace(wheel=wheel, base=base, overlays={})
+
+
+def install_line(nb: Path) -> str:
+    "The `!pip install` lines of a notebook's install cell (what its venv must hold)"
+    for c in json.loads(nb.read_text())['cells']:
+        src = ''.join(c['source'])
+        if c['cell_type'] == 'code' and '!pip install' in src:
+            return '\n'.join(line for line in src.splitlines() if line.startswith('!'))
+    return ''
 
 
 def run_like_colab(colab, nb: Path, tmp: Path):
     "Run notebook `nb` in a fresh venv over the base, in `tmp/content` (so its ../data lands in tmp)"
-    venv = make_overlay(colab.base, tmp / 'venv')
+    key = install_line(nb)
+    if key not in colab.overlays: colab.overlays[key] = make_overlay(colab.base, tmp / 'venv')
+    venv = colab.overlays[key]
     (tmp / 'content').mkdir()
     return subprocess.run([venv / 'bin' / 'python', DRIVER, nb, colab.wheel, tmp / 'content'], cwd=tmp / 'content',
                           env=colab_env(venv), capture_output=True, text=True, timeout=1800)
@@ -134,6 +146,6 @@ CASES = {'guarded gpu cell': (['import torch\nimport otbook', GUARDED], 'ok'),
 def test_colab_run_can_fail(colab, case, tmp_path):
     "The Colab run fails on an unguarded gpu cell, a missing package or a failing pip; passes a guarded cell"
     cells, expected = CASES[case]
-    r = run_like_colab(colab, _notebook(tmp_path / 'nb.ipynb', *cells), tmp_path)
+    r = run_like_colab(SimpleNamespace(**{**vars(colab), 'overlays': {}}), _notebook(tmp_path / 'nb.ipynb', *cells), tmp_path)
     assert (r.returncode == 0) == (expected == 'ok'), r.stdout + r.stderr
     assert expected in r.stdout, r.stdout + r.stderr

@@ -133,9 +133,24 @@ def nb_to_md(nb: dict, drop_hidden: bool = False, out_class: str = '{.out}'):
     return fm, '\n\n'.join(parts)
 
 
-def local_links(md: str) -> str:
-    "Links nbdev points at the published site, made relative so the site works from disk"
-    return md.replace(DOC_URL, '')
+NB_LINK = re.compile(r'\]\(((?:\.\./nbs/)?([0-9][\w]*|index)\.ipynb)(#[^)\s]*)?\)')
+
+
+def notebook_pages() -> dict:
+    "{notebook file name: its page}: nbdev names a page after its notebook, without the number"
+    out = {}
+    for nb in NBS.glob('*.ipynb'):
+        fm = nb_to_md(json.loads(nb.read_text()))[0]
+        out[nb.name] = fm.get('output-file') or re.sub(r'^\d+[a-z]?_', '', nb.stem) + '.html'
+    return out
+
+
+def local_links(md: str, pages: dict, base: str = '') -> str:
+    "Links to the published site made relative, links to notebooks (which Colab and GitHub follow) made links to pages"
+    def page(m):
+        name = Path(m[1]).name
+        return f']({base}{pages[name]}{m[3] or ""})' if name in pages else m[0]
+    return NB_LINK.sub(page, md.replace(DOC_URL, ''))
 
 
 def page_name(nb_path: Path, fm: dict) -> str:
@@ -258,11 +273,11 @@ def build_site():
     sys.path.insert(0, str(ROOT))
     proc = proc_nbs(force=True)
     nbs = sorted((p for p in Path(proc).glob('*.ipynb')), key=lambda p: (p.name != 'index.ipynb', p.name))
-    objs = public_objects()
+    objs, nb_pages = public_objects(), notebook_pages()
     pages = []
     for p in nbs:
         fm, md = nb_to_md(json.loads(p.read_text()))
-        pages.append((p, fm, fix_cards(local_links(md), objs)))
+        pages.append((p, fm, fix_cards(local_links(md, nb_pages), objs)))
     if DOCS.exists(): shutil.rmtree(DOCS)
     DOCS.mkdir()
     pages.append((Path('~api.ipynb'), {'title': 'API index', 'output-file': 'api.html',
@@ -286,7 +301,7 @@ def build_site():
 def readme_text() -> str:
     "README.md: nbs/index.ipynb as markdown, hidden cells dropped, page links pointing at the website"
     fm, md = nb_to_md(json.loads((NBS / 'index.ipynb').read_text()), drop_hidden=True, out_class='')
-    md = re.sub(r'\]\((\w+\.html)\)', lambda m: f']({DOC_URL}{m[1]})', md)
+    md = local_links(md, notebook_pages(), base=DOC_URL)
     return md.strip() + '\n\n<!-- generated from nbs/index.ipynb by tools/build_docs.py: do not edit -->\n'
 
 

@@ -60,6 +60,18 @@ def untimed(outputs: list) -> str:
     return TIMING.sub('<t>', json.dumps(norm, sort_keys=True))
 
 
+def as_terminal(s: str) -> str:
+    "Stream text as a terminal shows it: each carriage return rewrites its line (progress bars end as one line)"
+    return '\n'.join(line.rstrip('\r').rsplit('\r', 1)[-1] for line in s.split('\n'))
+
+
+def clean_streams(outputs: list) -> list:
+    "Outputs with their stream text shown as a terminal would show it"
+    for o in outputs:
+        if o.get('output_type') == 'stream': o['text'] = as_terminal(_text(o['text']))
+    return outputs
+
+
 def seed():
     "Seed numpy's and Python's global generators (torch's default seed is fixed already)"
     np.random.seed(0)
@@ -79,6 +91,7 @@ def run(fn: Path, flags: set) -> bool:
             if shell.exc:
                 sys.stderr.write(shell.prettytb(fname=fn) + '\n')
                 return False
+            clean_streams(cell.outputs)
             if untimed(cell.outputs) == untimed(committed): cell.outputs = committed
     write_nb(nb, fn)
     return True
