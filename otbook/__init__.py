@@ -8,5 +8,5 @@ from . import fit
 from .fit import fit_model, gradient_flow
 from . import exact
 from .exact import emd, emd2, emd_1d, emd2_1d, wasserstein_1d
-from . import geometry, sinkhorn, losses
+from . import geometry, loop, losses
 from .losses import SamplesLoss

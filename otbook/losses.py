@@ -9,7 +9,7 @@ from functools import partial
 import torch
 from .utils import check_choice, check_finite, check_ndim, check_positive, check_open_interval, to_tensor, to_type_of
 from .geometry import GEOMETRIES, as_kernel, choose_backend
-from .sinkhorn import (log_weights, dampening, max_diameter, epsilon_schedule, sinkhorn_loop, extrapolate,
+from .loop import (log_weights, dampening, max_diameter, epsilon_schedule, sinkhorn_loop, extrapolate,
                              marginal_error, implicit_fixed_point, transport_plan)
 
 # %% auto #0
