@@ -10,7 +10,7 @@ import torch
 # %% auto #0
 __all__ = ['METRICS', 'check_finite', 'check_ndim', 'check_choice', 'check_positive', 'check_open_interval', 'check_weights',
            'unif', 'to_tensor', 'to_numpy', 'to_type_of', 'check_same_device', 'sqdist', 'safe_sqrt', 'dist',
-           'proj_simplex']
+           'proj_simplex', 'InputError', 'UnsupportedError', 'ConvergenceWarning']
 
 # %% ../nbs/00_utils.ipynb #9aecec92
 def check_finite(x, name: str):
@@ -143,3 +143,13 @@ def proj_simplex(v,  # (n,) vector or (n, k) matrix whose columns are projected
     theta = css.gather(0, rho - 1) / rho
     w = (V - theta).clamp_min(0)
     return to_type_of(w[:, 0] if v.ndim == 1 else w, v)
+
+# %% ../nbs/00_utils.ipynb #c2ed7b75
+class InputError(ValueError, AssertionError):
+    "Bad input that POT refuses with an AssertionError: catchable as either"
+
+class UnsupportedError(ValueError, NotImplementedError):
+    "An option otbook does not implement (POT raises NotImplementedError)"
+
+class ConvergenceWarning(UserWarning):
+    "An iterative solver stopped short of its tolerance"
