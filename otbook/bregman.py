@@ -303,6 +303,7 @@ def euclidean(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 class SampleGeometry(BlockedGeometry):
     "Row blocks of POT's metric between clouds x (N,D), y (M,D): ‖x − y‖² as 2·(½‖x − y‖²) at ε/2, or ‖x − y‖"
+    entries = 2 ** 20  # numbers per block: 8 MB in float64, twice the default (faster on CPU at N = 10⁴)
     def __init__(self, x: torch.Tensor, y: torch.Tensor, metric: str = 'sqeuclidean'):
         square = metric == 'sqeuclidean'
         super().__init__(x[None], y[None], p=2, cost=None if square else Cost(euclidean, name='‖x − y‖'))
