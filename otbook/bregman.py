@@ -361,7 +361,8 @@ def empirical_sinkhorn(X_s, X_t, reg, a=None, b=None, metric='sqeuclidean', numI
     "POT's entropic plan between samples: `sinkhorn` on dist(X_s, X_t), or (isLazy) the log-potentials (f, g)"
     with pot_input(): check_choice(metric, 'metric', ('sqeuclidean', 'euclidean'))
     if not isLazy:
-        M = dist(X_s, X_t, metric)
+        as_clouds(X_s, X_t, a, b)
+        with pot_input(): M = dist(X_s, X_t, metric)
         return sinkhorn(a, b, M, reg, numItermax=numIterMax, stopThr=stopThr, verbose=verbose, log=log,
                         warmstart=warmstart, **kwargs)
     ref = first_tensor(X_s, X_t)
@@ -378,7 +379,8 @@ def empirical_sinkhorn2(X_s, X_t, reg, a=None, b=None, metric='sqeuclidean', num
                         isLazy=False, batchSize=100, verbose=False, log=False, warn=True, warmstart=None, **kwargs):
     "POT's entropic value ⟨P, M⟩ between samples (isLazy: summed over blocks of rows, M never stored)"
     if not isLazy:
-        M = dist(X_s, X_t, metric)
+        as_clouds(X_s, X_t, a, b)
+        with pot_input(): M = dist(X_s, X_t, metric)
         return sinkhorn2(a, b, M, reg, numItermax=numIterMax, stopThr=stopThr, verbose=verbose, log=log, warn=warn,
                          warmstart=warmstart, **kwargs)
     f, g, lg = empirical_sinkhorn(X_s, X_t, reg, a, b, metric, numIterMax, stopThr, True, batchSize, verbose, True,
