@@ -181,7 +181,8 @@ def sinkhorn_log_columns(P: Problem, numItermax, stopThr, verbose, log, warn, wa
     values, log_us, log_vs = [], [], []
     for k in range(P.n_hists):
         Pk = Problem(P.a, P.b[:, k], P.M, P.reg, P.ref)
-        res = run_loop(Pk, 'log', stopThr, numItermax, warm_init(Pk, None if warmstart is None else warmstart[k], 'log'))
+        init = warm_init(Pk, None if warmstart is None else warmstart[k], 'log')
+        res = run_loop(Pk, 'log', stopThr, numItermax, init)
         report(res, numItermax, verbose, warn)
         log_u, log_v = final_scalings(Pk, res)
         values.append((log_plan(log_u, log_v, P.M, P.reg).exp()[0] * P.M).sum())

@@ -53,7 +53,7 @@ class SinkhornResult:
     errors: list = field(default_factory=list)  # marginal errors: after each update if tracked, then at each check of `tol`
     tol: float | None = None  # the tolerance it iterated to, if any
     converged: bool | None = None  # was `tol` reached? (None without `tol`)
-    domain: str = 'log'  # 'log': u holds potentials; 'scaling': the scalings [u; v] = [e^{f/ε}·…] of POT's sinkhorn_knopp
+    domain: str = 'log'  # 'log': u holds potentials; 'scaling': the scalings [u; v] of POT's sinkhorn_knopp
 
     @property
     def error(self) -> float | None:

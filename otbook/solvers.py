@@ -63,7 +63,7 @@ GRADS = ('autodiff', 'envelope', 'last_step', 'detach')
 
 REG_TYPES = ('kl', 'entropy')
 
-SOLVE_METHODS = ('sinkhorn', 'sinkhorn_log')  # accepted by solve for entropic OT, which is always sinkhorn_log, as POT's
+SOLVE_METHODS = ('sinkhorn', 'sinkhorn_log')  # accepted by solve; entropic OT is always sinkhorn_log, as in POT
 
 def detached(*xs):
     "The tensors among `xs` detached (others as they are)"
@@ -122,7 +122,7 @@ def solve_entropic(M, a, b, reg, reg_type, max_iter, tol, verbose, grad):
 # %% ../nbs/26_solvers.ipynb #9d218397
 def solve(M, a=None, b=None, reg=None, c=None, reg_type='KL', unbalanced=None, unbalanced_type='KL', method=None,
           n_threads=1, max_iter=None, plan_init=None, potentials_init=None, tol=None, verbose=False, grad='autodiff'):
-    "POT's unified solver on a cost matrix M: exact OT (reg None or 0) or balanced entropic OT (reg_type 'KL', 'entropy')"
+    "POT's unified solver on a cost matrix M: exact OT (reg None or 0) or balanced entropic OT ('KL', 'entropy')"
     with pot_input(): check_choice(grad, 'grad', GRADS)
     if method is not None and (not isinstance(method, str) or method.lower() not in SOLVE_METHODS):
         raise UnsupportedError(f"method: otbook's solve implements None or {SOLVE_METHODS}, got {method!r}")

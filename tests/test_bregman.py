@@ -101,7 +101,8 @@ def test_empirical_equals_pot(metric, lazy, kind):
     if lazy:
         assert out[2]['niter'] == ref[2]['niter']
         close(out[2]['err'], np.asarray([float(e) for e in ref[2]['err']]))
-        for key in (3, (slice(2, 9), 4), (slice(None), slice(5, 7))): close(out[2]['lazy_plan'][key], ref[2]['lazy_plan'][key])
+        for key in (3, (slice(2, 9), 4), (slice(None), slice(5, 7))):
+            close(out[2]['lazy_plan'][key], ref[2]['lazy_plan'][key])
     close(bregman.empirical_sinkhorn2(X_s, X_t, .1, a=a, metric=metric, isLazy=lazy),
           pot.bregman.empirical_sinkhorn2(X_s, X_t, .1, a=a, metric=metric, isLazy=lazy))
     tol = TOL if metric == 'sqeuclidean' or lazy else 1e-8  # dist's √ of a rounded 0 on the self-cost diagonal
@@ -141,7 +142,8 @@ BAD = [(lambda a, b, M: otbook.sinkhorn(a, b[:-1], M, .1), InputError, 'b has 19
        (lambda a, b, M: bregman.empirical_sinkhorn2(M, M, .1, metric='cosine'), InputError, 'metric'),
        (lambda a, b, M: otbook.barycenter(np.stack([a, a], 1), M[:, :25], .1), InputError, 'M must be square'),
        (lambda a, b, M: otbook.barycenter(np.stack([b, b], 1), M[:20, :20], .1, [1.]), InputError, 'weights'),
-       (lambda a, b, M: otbook.barycenter(np.stack([b, b], 1), M[:20, :20], .1, method='x'), UnsupportedError, 'method')]
+       (lambda a, b, M: otbook.barycenter(np.stack([b, b], 1), M[:20, :20], .1, method='x'), UnsupportedError,
+        'method')]
 
 
 @pytest.mark.parametrize('call, error, message', BAD)
@@ -205,6 +207,6 @@ def test_pot_script_runs_with_only_its_imports_changed(capsys):
     "The same script on POT and on otbook prints the same numbers"
     ours, theirs = run_script(otbook), run_script(pot)
     printed = capsys.readouterr().out.split('\n')
-    assert printed[0] and printed[0] == printed[1] or np.allclose(np.array(printed[0].split(), float),
-                                                                  np.array(printed[1].split(), float), rtol=0, atol=1e-12)
+    numbers = [np.array(line.split(), float) for line in printed[:2]]
+    np.testing.assert_allclose(numbers[0], numbers[1], rtol=0, atol=1e-12)
     for key in theirs: close(ours[key], theirs[key])
