@@ -210,3 +210,16 @@ def test_pot_script_runs_with_only_its_imports_changed(capsys):
     numbers = [np.array(line.split(), float) for line in printed[:2]]
     np.testing.assert_allclose(numbers[0], numbers[1], rtol=0, atol=1e-12)
     for key in theirs: close(ours[key], theirs[key])
+
+
+@pytest.mark.parametrize('method', ('sinkhorn', 'sinkhorn_log', 'sinkhorn_stabilized'))
+def test_warm_starts_equal_pot(method):
+    "A warm start from another problem's solution gives POT's plan and iteration count"
+    a, b, M, reg = problem(2)
+    _, log0 = pot.sinkhorn(a, b, M * 1.1, reg, method=method, log=True)
+    start = (log0['alpha'], log0['beta']) if method == 'sinkhorn_stabilized' else \
+        (np.log(log0['u']), np.log(log0['v']))
+    P, log = otbook.sinkhorn(a, b, M, reg, method=method, log=True, warmstart=start)
+    P_ref, log_ref = pot.sinkhorn(a, b, M, reg, method=method, log=True, warmstart=start)
+    close(P, P_ref)
+    assert log.get('niter', log.get('n_iter')) == log_ref.get('niter', log_ref.get('n_iter'))
