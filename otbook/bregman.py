@@ -19,10 +19,10 @@ __all__ = ['NOT_CONVERGED', 'SINKHORN', 'SINKHORN2', 'BARYCENTER', 'pot_input', 
            'as_float', 'check_hists', 'Problem', 'as_problem', 'joint_log_weights', 'run_loop', 'final_scalings',
            'log_plan', 'report', 'warm_init', 'sinkhorn_solution', 'sinkhorn_knopp', 'sinkhorn_log',
            'sinkhorn_log_columns', 'stabilized_init', 'sinkhorn_stabilized', 'epsilon_regs', 'sinkhorn_epsilon_scaling',
-           'greenkhorn', 'greedy_scalings', 'sinkhorn', 'sinkhorn2', 'euclidean', 'SampleGeometry', 'LazyPlan',
-           'as_clouds', 'lazy_potentials', 'empirical_sinkhorn', 'empirical_sinkhorn2', 'empirical_sinkhorn_divergence',
-           'BarycenterRule', 'lse_rows', 'barycenter_start', 'barycenter_error', 'barycenter_scalings', 'as_histograms',
-           'barycenter']
+           'greenkhorn', 'greedy_scalings', 'sinkhorn', 'sinkhorn2', 'euclidean', 'shifted_lse', 'SampleGeometry',
+           'LazyPlan', 'as_clouds', 'lazy_potentials', 'empirical_sinkhorn', 'empirical_sinkhorn2',
+           'empirical_sinkhorn_divergence', 'BarycenterRule', 'lse_rows', 'barycenter_start', 'barycenter_error',
+           'barycenter_scalings', 'as_histograms', 'barycenter']
 
 # %% ../nbs/23_bregman.ipynb #0457860d
 @contextlib.contextmanager
@@ -106,11 +106,12 @@ def joint_log_weights(P: Problem, detach: bool = True) -> torch.Tensor:
     a, b = (P.a.detach(), P.hists.detach()) if detach else (P.a, P.hists)
     return log_weights(torch.cat([a.expand(b.shape[0], -1), b], -1))[:, None]
 
-def run_loop(P: Problem, domain: str, stopThr: float, numItermax: int, init=None, **stop):
+def run_loop(P: Problem, domain: str, stopThr: float, numItermax: int, init=None, geometry=None, **stop):
     "The one loop under POT's alternating rule in `domain` ('log' or 'scaling') on P's cost matrix"
     stop = {'check_every': 10, 'norm': 2} | stop
+    geometry = MatrixGeometry(P.M.detach()) if geometry is None else geometry
     return sinkhorn_loop(None, joint_log_weights(P), [P.reg], tol=stopThr, max_iter=max(numItermax - 1, 0),
-                         update='alternating', domain=domain, geometry=MatrixGeometry(P.M.detach()), init=init, **stop)
+                         update='alternating', domain=domain, geometry=geometry, init=init, **stop)
 
 # %% ../nbs/23_bregman.ipynb #3ee8a392
 def final_scalings(P: Problem, res):
@@ -145,10 +146,11 @@ def warm_init(P: Problem, warmstart, domain: str):
     return log_uv.exp()[:, None] if domain == 'scaling' else P.reg * (log_uv[:, None] - joint_log_weights(P))
 
 # %% ../nbs/23_bregman.ipynb #fc129a9c
-def sinkhorn_solution(P: Problem, res, log: bool, names=('u', 'v')):
+def sinkhorn_solution(P: Problem, res, log: bool, names=('u', 'v'), kernel=None):
     "POT's output of a solved problem: the plan (or the values ⟨P_k, M⟩ for 2-D b), with its log if `log`"
     log_u, log_v = final_scalings(P, res)
-    plan = log_plan(log_u, log_v, P.M, P.reg).exp()
+    if kernel is None or log_u.requires_grad: plan = log_plan(log_u, log_v, P.M, P.reg).exp()
+    else: plan = log_u.exp()[..., :, None] * kernel * log_v.exp()[..., None, :]  # u K v with the loop's K
     out = P.out((plan * P.M).sum((-2, -1)) if P.n_hists else plan[0])
     if not log: return out
     lg = {'err': list(res.errors), 'niter': res.n_iter - 1}
@@ -162,9 +164,10 @@ def sinkhorn_knopp(a, b, M, reg, numItermax=1000, stopThr=1e-9, verbose=False, l
                    **kwargs):
     "POT's Sinkhorn-Knopp: scaling-domain alternating updates v = b / Kᵀu, u = a / K v; the plan (or values)"
     P = as_problem(a, b, M, reg)
-    res = run_loop(P, 'scaling', stopThr, numItermax, warm_init(P, warmstart, 'scaling'))
+    G = MatrixGeometry(P.M.detach())
+    res = run_loop(P, 'scaling', stopThr, numItermax, warm_init(P, warmstart, 'scaling'), G)
     report(res, numItermax, verbose, warn)
-    return sinkhorn_solution(P, res, log)
+    return sinkhorn_solution(P, res, log, kernel=G.kernels.get(P.reg))  # K = e^{−M/ε}, cached by the loop
 
 def sinkhorn_log(a, b, M, reg, numItermax=1000, stopThr=1e-9, verbose=False, log=False, warn=True, warmstart=None,
                  **kwargs):
@@ -302,16 +305,40 @@ def euclidean(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     "POT's 'euclidean' cost ‖x_i − y_j‖ (no floor), differentiable where x_i ≠ y_j"
     return safe_sqrt(sqdist(x, y))
 
+def shifted_lse(x: torch.Tensor, y: torch.Tensor, hy: torch.Tensor, shift: torch.Tensor, rows: int) -> torch.Tensor:
+    "l_i = log Σ_j exp(hy_j + x_i·y_j) for x (N,D), y (M,D), given a guess s_i of l_i: one product, one exp per entry"
+    # the blocks reuse one buffer: allocating a new 8 MB block each time grows the heap of glibc's malloc
+    xs, ys = torch.cat([x, -shift[:, None]], 1), torch.cat([y, torch.ones_like(y[:, :1])], 1)
+    buf, out = x.new_empty(min(rows, len(x)), len(y)), torch.empty_like(shift)  # one buffer for every block
+    for r in row_blocks(len(x), rows):
+        block = torch.addmm(hy, xs[r], ys.T, out=buf[:r.stop - r.start]).exp_()
+        out[r] = shift[r] + block.sum(1).log()
+    bad = ~torch.isfinite(out)  # a guess so far off that every term under- or overflowed: the max-shifted lse
+    if bad.any(): out[bad] = torch.addmm(hy, x[bad], y.T).logsumexp(1)
+    return out
+
 class SampleGeometry(BlockedGeometry):
     "Row blocks of POT's metric between clouds x (N,D), y (M,D): ‖x − y‖² as 2·(½‖x − y‖²) at ε/2, or ‖x − y‖"
     entries = 2 ** 20  # numbers per block: 8 MB in float64, twice the default (faster on CPU at N = 10⁴)
+
     def __init__(self, x: torch.Tensor, y: torch.Tensor, metric: str = 'sqeuclidean'):
         square = metric == 'sqeuclidean'
         super().__init__(x[None], y[None], p=2, cost=None if square else Cost(euclidean, name='‖x − y‖'))
-        self.scale = 2 if square else 1
+        self.scale, self.last = (2 if square else 1), {}
 
     def block_softmin(self, eps, rows, cols, h, detach=True):
-        return self.scale * super().block_softmin(eps / self.scale, rows, cols, h, detach)
+        if self.scale == 1 or torch.is_grad_enabled():
+            return self.scale * super().block_softmin(eps / self.scale, rows, cols, h, detach)
+        return 2 * self.guessed_softmin(eps / 2, rows, cols, h[0])[None]
+
+    def guessed_softmin(self, eps: float, rows: str, cols: str, h: torch.Tensor) -> torch.Tensor:
+        "The ½‖x − y‖² soft-min (no autograd), each row's log-sum-exp shifted by its value at the previous call"
+        X, Y = self.pts(rows)[0] - self.center[0], self.pts(cols)[0] - self.center[0]
+        hy = h - (Y * Y).sum(-1) / (2 * eps)
+        guess = self.last.get((rows, cols, eps))
+        guess = (X * X).sum(-1) / (2 * eps) + h.max() if guess is None else guess  # first call: a bound
+        self.last[rows, cols, eps] = lse = shifted_lse(X / eps, Y, hy, guess, self.rows(len(Y)))
+        return (X * X).sum(-1) / 2 - eps * lse
 
 # %% ../nbs/23_bregman.ipynb #7cfd6d62
 class LazyPlan:
@@ -327,7 +354,7 @@ class LazyPlan:
         exp = torch.exp if torch.is_tensor(C) else np.exp
         return exp(self.f[i, None] + self.g[None, j] - C / self.reg)
 
-    def cost(self, rows: int = 1024) -> float:
+    def cost(self, rows: int = 100) -> float:
         "⟨P, C⟩, summed over blocks of `rows` rows"
         return sum((dist(self.X_a[r], self.X_b, self.metric) * self[r]).sum() for r in row_blocks(self.shape[0], rows))
 

@@ -193,7 +193,7 @@ def solve_lazy(X_a, X_b, a, b, metric, reg, reg_type, max_iter, tol, batch_size,
     a = unif(plan.shape[0], type_as=like) if a is None else to_type_of(to_tensor(a), like)
     b = unif(plan.shape[1], type_as=like) if b is None else to_type_of(to_tensor(b), like)
     if reg_type.lower() == 'entropy': raise UnsupportedError("reg_type: lazy=True computes the 'KL' value only")
-    value = linear + reg * lazy_kl(plan, a, b, max(rows, 1024))
+    value = linear + reg * lazy_kl(plan, a, b, rows)
     return OTResult(potentials=(log['u'], log['v']), value=value, value_linear=linear, lazy_plan=plan, log=log,
                     batch_size=rows)
 
