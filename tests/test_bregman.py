@@ -223,3 +223,16 @@ def test_warm_starts_equal_pot(method):
     P_ref, log_ref = pot.sinkhorn(a, b, M, reg, method=method, log=True, warmstart=start)
     close(P, P_ref)
     assert log.get('niter', log.get('n_iter')) == log_ref.get('niter', log_ref.get('n_iter'))
+
+
+def test_pot_namespaces():
+    "ot.sinkhorn and friends are functions; ot.bregman, ot.lp and ot.utils modules; `from otbook.lp import emd` works"
+    import subprocess
+    import sys
+    code = ('import otbook as ot\nfrom otbook.lp import emd\nimport otbook.lp\n'
+            'assert emd is ot.emd is ot.lp.emd and otbook.lp is ot.exact\n'
+            'for f in (ot.sinkhorn, ot.sinkhorn2, ot.barycenter, ot.solve, ot.solve_sample, ot.bregman.barycenter,\n'
+            '          ot.bregman.empirical_sinkhorn, ot.utils.unif): assert callable(f)\n'
+            'import otbook.loop, otbook.losses\nprint("ok")')
+    out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True)
+    assert out.stdout.strip().endswith('ok'), out.stderr
