@@ -157,7 +157,7 @@ def sinkhorn_loop(softmin,  # (eps, h (B,K,L)) -> smin_eps(h) (B,K,L): the geome
                   tol: float | None = None,  # then iterate at the last ε until the marginal error < tol
                   max_iter: int = 10000,  # most updates at the last ε when `tol` is set
                   track: bool = False,  # record the marginal error after every update of the schedule
-                  update: str = 'symmetric',  # or 'alternating' (POT's order: g from f, then f from g; K = 1)
+                  update='symmetric',  # or 'alternating' (POT's order: g from f, then f from g; K = 1), or a rule class
                   domain: str = 'log',  # or 'scaling' (u = a / K v through `geometry.block_kernel`; alternating only)
                   geometry=None,  # the Geometry, which alternating updates call one side at a time
                   init: torch.Tensor | None = None,  # warm start (B,K,L): potentials, or scalings in the scaling domain
@@ -165,9 +165,9 @@ def sinkhorn_loop(softmin,  # (eps, h (B,K,L)) -> smin_eps(h) (B,K,L): the geome
                   check_at: int = 1,  # ... from update number `check_at` on (POT: 1, its lazy solver: 10)
                   norm: int = 1) -> SinkhornResult:  # 1: L1 error of both marginals; 2: POT's 2-norm of the columns'
     "Sinkhorn with ε-scaling under one update rule of RULES; what it returns carries no autograd graph"
-    if (update, domain) not in RULES:
+    if not isinstance(update, type) and (update, domain) not in RULES:
         raise ValueError(f"update, domain: expected one of {sorted(RULES)}, got {(update, domain)!r}")
-    rule = RULES[update, domain](softmin, geometry, w, rho)
+    rule = (update if isinstance(update, type) else RULES[update, domain])(softmin, geometry, w, rho)
     error = lambda u, t, eps: loop_error(rule.residual(u, t, eps), norm)
     errors, n, converged = [], 0, None
     with torch.no_grad():

@@ -58,6 +58,17 @@ def test_solve_equals_pot(seed, reg, reg_type, kind):
     close_results(otbook.solve(M, reg=reg, reg_type=reg_type), pot.solve(M, reg=reg, reg_type=reg_type), unique)
 
 
+@pytest.mark.parametrize('kind', ('numpy', 'torch'))
+@pytest.mark.parametrize('reg, rho', ((.1, 1.), (.05, .2), (.2, 5.)))
+def test_solve_unbalanced_equals_pot(reg, rho, kind):
+    "Entropic unbalanced OT (KL penalties): every field, on masses that differ"
+    X_a, X_b, a, b = samples(8)
+    M, a, b = as_kind(kind, pot.dist(X_a, X_b), a, b / 1.4)
+    close_results(otbook.solve(M, a, b, reg=reg, unbalanced=rho), pot.solve(M, a, b, reg=reg, unbalanced=rho))
+    close_results(otbook.solve_sample(X_a, X_b, a, b, reg=reg, unbalanced=rho) if kind == 'numpy' else
+                  otbook.solve(M, a, b, reg=reg, unbalanced=rho), pot.solve(M, a, b, reg=reg, unbalanced=rho))
+
+
 @pytest.mark.parametrize('grad', GRADS)
 def test_solve_gradients_equal_pot(grad):
     "Values and gradients in POT's four modes (weights up to a constant)"
@@ -104,7 +115,8 @@ def test_solve_sample_geomloss(method):
     close(res.value, pot.solve_sample(X_a, X_b, a, b, reg=.05, method=method).value, 1e-6)
 
 
-UNSUPPORTED = [dict(unbalanced=1.), dict(reg_type='L2'), dict(c=np.ones((30, 24))), dict(method='lbfgsb')]
+UNSUPPORTED = [dict(unbalanced_type='TV', unbalanced=1.), dict(reg_type='L2'), dict(c=np.ones((30, 24))),
+               dict(method='lbfgsb')]
 
 
 @pytest.mark.parametrize('option', UNSUPPORTED, ids=lambda o: next(iter(o)))
