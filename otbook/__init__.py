@@ -4,16 +4,20 @@ POT's favourites (``import otbook as ot``):
     ot.unif, ot.dist                    uniform weights, cost matrices
     ot.emd, ot.emd2                     exact transport plan and cost (network simplex, differentiable)
     ot.emd_1d, ot.emd2_1d, ot.wasserstein_1d   closed forms on the real line
+    ot.sinkhorn, ot.sinkhorn2, ot.barycenter, ot.empirical_sinkhorn   entropic OT as POT has it (ot.bregman)
+    ot.solve, ot.solve_sample           POT's unified API, returning an OTResult (ot.solvers)
+    ot.lp                               the exact solvers (otbook.exact), as `from ot.lp import emd` expects
 GeomLoss's loss (``from otbook import SamplesLoss``):
     SamplesLoss                         Sinkhorn divergences, Hausdorff and kernel losses between point clouds,
                                         on dense tensors, row blocks (no N×M matrix) or KeOps
 Fitting: ot.fit_model (L-BFGS / Adam), ot.gradient_flow.
-Modules: utils, datasets, plot, geometry (costs, kernels, backends), sinkhorn (the loop), exact, stochastic
-(dual OT), losses, fit. Every module is a notebook of the docs site: https://otbook.github.io/otbook/
+Modules: utils, datasets, plot, geometry (costs, kernels, backends), loop (the one Sinkhorn loop), exact,
+bregman, stochastic (dual OT), solvers, losses, fit. Every module is a notebook of the docs site: https://otbook.github.io/otbook/
 """
 __version__ = "0.1.0"
 
 # The favourites, re-exported under POT's and GeomLoss's names (`import otbook as ot`).
+import sys as _sys
 from . import utils
 from .utils import unif, dist
 from . import datasets, plot, stochastic
@@ -21,5 +25,14 @@ from . import fit
 from .fit import fit_model, gradient_flow
 from . import exact
 from .exact import emd, emd2, emd_1d, emd2_1d, wasserstein_1d
-from . import geometry, sinkhorn, losses
+from . import geometry, loop, losses
 from .losses import SamplesLoss
+from . import bregman
+from .bregman import sinkhorn, sinkhorn2, barycenter, empirical_sinkhorn, empirical_sinkhorn2
+from . import solvers
+from .solvers import solve, solve_sample
+
+# POT's `ot.lp` holds its exact solvers: here that is `otbook.exact`, under both names
+# (`ot.lp.emd` and `from ot.lp import emd`), not a copy.
+lp = exact
+_sys.modules[__name__ + '.lp'] = exact

@@ -10,7 +10,7 @@ import torch
 from .utils import (ConvergenceWarning, check_choice, check_finite, check_masses, check_ndim, check_positive,
                           check_open_interval, check_weights, to_tensor, to_type_of)
 from .geometry import GEOMETRIES, as_cost, as_kernel, choose_backend
-from .sinkhorn import (log_weights, dampening, max_diameter, epsilon_schedule, sinkhorn_loop, extrapolate,
+from .loop import (log_weights, dampening, max_diameter, epsilon_schedule, sinkhorn_loop, extrapolate,
                              marginal_error, implicit_fixed_point, transport_plan)
 
 # %% auto #0
