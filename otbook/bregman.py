@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from .utils import (InputError, UnsupportedError, ConvergenceWarning, check_weights, check_ndim, check_finite,
-                    check_choice, check_positive, to_tensor, to_type_of, to_numpy, unif, dist, sqdist, safe_sqrt)
+                    check_choice, check_positive, to_tensor, to_type_of, to_numpy, dist, sqdist, safe_sqrt)
 from .geometry import MatrixGeometry, BlockedGeometry, Cost, row_blocks
 from .loop import sinkhorn_loop, log_weights, implicit_fixed_point, RULES
 

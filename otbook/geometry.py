@@ -139,8 +139,11 @@ class SoftminSqEuclidean(torch.autograd.Function):
     @staticmethod
     def forward(ctx, eps: float, x: torch.Tensor, y: torch.Tensor, h: torch.Tensor, rows: int | None = None):
         hy = h - (y * y).sum(-1) / (2 * eps)
-        lse = torch.cat([lse_(torch.baddbmm(hy[..., None, :], x[..., r, :], y.mT, alpha=1 / eps))
-                         for r in row_blocks(x.shape[-2], rows)], -1)
+        blocks, lse = row_blocks(x.shape[-2], rows), hy.new_empty(x.shape[:-1])
+        buf = hy.new_empty(*x.shape[:-2], blocks[0].stop, y.shape[-2])  # one buffer for every block: no heap growth
+        for r in blocks:
+            W = torch.baddbmm(hy[..., None, :], x[..., r, :], y.mT, alpha=1 / eps, out=buf[..., :r.stop - r.start, :])
+            lse[..., r] = lse_(W)
         ctx.save_for_backward(x, y, hy, lse)
         ctx.eps, ctx.rows = eps, rows
         return (x * x).sum(-1) / 2 - eps * lse
@@ -150,8 +153,10 @@ class SoftminSqEuclidean(torch.autograd.Function):
     def backward(ctx, g):
         x, y, hy, lse = ctx.saved_tensors
         gx, gy, col = torch.empty_like(x), torch.zeros_like(y), torch.zeros_like(hy)
-        for r in row_blocks(x.shape[-2], ctx.rows):
-            W = torch.baddbmm(hy[..., None, :], x[..., r, :], y.mT, alpha=1 / ctx.eps)
+        blocks = row_blocks(x.shape[-2], ctx.rows)
+        buf = hy.new_empty(*x.shape[:-2], blocks[0].stop, y.shape[-2])
+        for r in blocks:
+            W = torch.baddbmm(hy[..., None, :], x[..., r, :], y.mT, alpha=1 / ctx.eps, out=buf[..., :r.stop - r.start, :])
             W.sub_(lse[..., r, None]).exp_().mul_(g[..., r, None])  # W_ij = g_i s_ij, s the soft-min's weights
             col += W.sum(-2)
             gx[..., r, :] = g[..., r, None] * x[..., r, :] - W @ y
