@@ -34,7 +34,7 @@ nav.sidebar{position:fixed;top:0;left:0;bottom:0;width:15rem;overflow-y:auto;bac
 nav.sidebar .brand{font-weight:700;font-size:1.25rem;color:#2780e3;text-decoration:none}
 nav.sidebar h4{margin:1rem 0 .3rem;color:#6c757d;font-size:.75rem;text-transform:uppercase;letter-spacing:.05em}
 nav.sidebar a{display:block;color:#343a40;text-decoration:none;padding:.12rem .3rem;border-radius:3px}
-nav.sidebar a:hover{background:#e4ebf3}nav.sidebar a.active{background:#2780e3;color:#fff}
+nav.sidebar code{font-size:.85em}nav.sidebar a:hover{background:#e4ebf3}nav.sidebar a.active{background:#2780e3;color:#fff}
 #search{margin:.6rem 0;--pagefind-ui-scale:.7}
 main{margin-left:15rem;max-width:64rem;padding:1rem 2.5rem 4rem;box-sizing:border-box}
 nav#TOC{font-size:.86rem;border-left:2px solid #dde3ea;padding:.2rem .8rem;margin:1rem 0}
@@ -157,9 +157,14 @@ def page_name(nb_path: Path, fm: dict) -> str:
     return fm.get('output-file') or nb_path.stem + '.html'
 
 
+def inline_code(title: str) -> str:
+    "A page title for HTML: its `code` spans as <code>"
+    return re.sub(r'`([^`]+)`', r'<code>\1</code>', title)
+
+
 def sidebar(pages, current: str) -> str:
     "The navigation column: home, search, then the notebooks grouped by their number"
-    link = lambda name, title: f'<a href="{name}"{" class=active" if name == current else ""}>{title}</a>'
+    link = lambda name, title: f'<a href="{name}"{" class=active" if name == current else ""}>{inline_code(title)}</a>'
     html = ['<nav class="sidebar"><a class="brand" href="index.html">otbook</a>', '<div id="search"></div>']
     for prefix, heading in SECTIONS:
         group = [(n, t) for stem, n, t in pages if stem[0] == prefix]
@@ -177,8 +182,8 @@ SEARCH_HEAD = """<link href="pagefind/pagefind-ui.css" rel="stylesheet">
 def pager(order, current: str) -> str:
     "Previous / next links in reading order"
     i = [n for n, _ in order].index(current)
-    prev = f'<a class="prev" href="{order[i - 1][0]}">← {order[i - 1][1]}</a>' if i > 0 else ''
-    nxt = f'<a class="next" href="{order[i + 1][0]}">{order[i + 1][1]} →</a>' if i + 1 < len(order) else ''
+    prev = f'<a class="prev" href="{order[i - 1][0]}">← {inline_code(order[i - 1][1])}</a>' if i > 0 else ''
+    nxt = f'<a class="next" href="{order[i + 1][0]}">{inline_code(order[i + 1][1])} →</a>' if i + 1 < len(order) else ''
     return f'<nav class="pager">{prev}{nxt}</nav>'
 
 
