@@ -333,12 +333,12 @@ def _solve_costs(a, b, M, max_iter, center_dual):
     return P, cost, s * u, s * v, status
 
 # %% ../nbs/20_exact.ipynb #a027ddfa
-def _check_inputs(a, b, M, check_marginals):
+def _check_inputs(a, b, M, check_marginals, name_b='b'):
     "Validate `a`, `b`, `M`; return them as float64 numpy (b rescaled to a's mass) and the tensor the output imitates"
     M = check_array(M, 'M')
-    a, b = (x if x is None else check_array(x, name) for x, name in ((a, 'a'), (b, 'b')))
+    a, b = (x if x is None else check_array(x, name) for x, name in ((a, 'a'), (b, name_b)))
     ref = next((x for x in (a, b, M) if torch.is_tensor(x) and x.numel() > 0), None)
-    check_same_device(a=a, b=b, M=M)
+    check_same_device(**{'a': a, name_b: b, 'M': M})
     M = np.asarray(to_numpy(M), dtype=np.float64)
     check_ndim(M, 'M', (2,))
     if 0 in M.shape: raise ValueError(f"M must have at least one row and one column, got shape {M.shape}")
@@ -346,18 +346,18 @@ def _check_inputs(a, b, M, check_marginals):
     if np.isnan(lo) or np.isnan(hi): raise ValueError("M contains NaN: every cost must be a number (+inf forbids an arc)")
     if lo == -np.inf: raise ValueError("M contains -inf: the transport cost would be unbounded below")
     a = check_weights(a, M.shape[0], 'a', against='rows in M')
-    b = check_weights(b, M.shape[1], 'b', against='columns in M')
-    if check_marginals: check_masses(a, b)  # before the float64 copies: the tolerance follows the given dtypes
+    b = check_weights(b, M.shape[1], name_b, against='columns in M')
+    if check_marginals: check_masses(a, b, 'a', name_b)  # before the float64 copies: the tolerance follows the given dtypes
     a, b = (np.asarray(to_numpy(x), dtype=np.float64) for x in (a, b))
     return a, b * (a.sum() / b.sum()), np.ascontiguousarray(M), ref
 
 # %% ../nbs/20_exact.ipynb #299bf92d
 MAX_ITER_MSG = "numItermax reached before optimality. Try to increase numItermax."
 
-def _emd(a, b, M, numItermax, center_dual, check_marginals):
+def _emd(a, b, M, numItermax, center_dual, check_marginals, name_b='b'):
     "Check, solve, warn: (plan, cost, u, v, result_code, warning, reference tensor)"
     numItermax = check_iters(numItermax, 'numItermax')
-    a, b, M, ref = _check_inputs(a, b, M, check_marginals)
+    a, b, M, ref = _check_inputs(a, b, M, check_marginals, name_b)
     P, cost, u, v, status = _solve_costs(a, b, M, numItermax, center_dual)
     msg = MAX_ITER_MSG if status == 3 else None
     if msg: warnings.warn(msg, UserWarning, stacklevel=3)
@@ -390,19 +390,10 @@ class _Envelope(torch.autograd.Function):
     def backward(ctx, g):
         return (None, None) + tuple(None if G is None else g * G for G in ctx.grads)
 
-# %% ../nbs/20_exact.ipynb #8baeae39
-def emd2(a,  # (n,) source weights; empty or None: uniform
-         b,  # (m,) target weights, same total mass; empty or None: uniform
-         M,  # (n, m) cost matrix: any finite costs, +inf for a forbidden pair
-         processes=1,  # accepted for compatibility with POT; ignored
-         numItermax: int = 100000,  # maximum number of pivots before giving up (with a warning)
-         log: bool = False,  # also return a dict with cost, potentials u, v, warning, result_code
-         return_matrix: bool = False,  # put the plan in the log dict as 'G'
-         center_dual: bool = True,  # shift the potentials so that <a, u> = <b, v>
-         numThreads=1,  # accepted for compatibility with POT; ignored
-         check_marginals: bool = True):  # refuse masses differing by more than 1.5e-6 (see `check_masses`)
-    "Optimal transport cost <P, M> (exact); for tensors, differentiable in `a`, `b` and `M`"
-    P, cost, u, v, code, msg, ref = _emd(a, b, M, numItermax, center_dual, check_marginals)
+# %% ../nbs/20_exact.ipynb #6aace7cb
+def _emd2_one(a, b, M, numItermax, log, return_matrix, center_dual, check_marginals, name_b='b'):
+    "emd2 for one target histogram `b` (n,): the cost, differentiable for tensors, and the log if asked"
+    P, cost, u, v, code, msg, ref = _emd(a, b, M, numItermax, center_dual, check_marginals, name_b)
     if ref is None: value = np.float64(cost)
     else:
         pairs = [(x, g) for x, g in ((a, u - u.mean()), (b, v - v.mean()), (M, P))
@@ -413,6 +404,23 @@ def emd2(a,  # (n,) source weights; empty or None: uniform
     out = dict(cost=value, u=to_type_of(u, ref), v=to_type_of(v, ref), warning=msg, result_code=code)
     if return_matrix: out['G'] = to_type_of(P, ref)
     return value, out
+
+# %% ../nbs/20_exact.ipynb #8baeae39
+def emd2(a,  # (n,) source weights; empty or None: uniform
+         b,  # (m,) target weights, same total mass; empty or None: uniform; (m, k): k targets, a list of k costs
+         M,  # (n, m) cost matrix: any finite costs, +inf for a forbidden pair
+         processes=1,  # accepted for compatibility with POT; ignored
+         numItermax: int = 100000,  # maximum number of pivots before giving up (with a warning)
+         log: bool = False,  # also return a dict with cost, potentials u, v, warning, result_code
+         return_matrix: bool = False,  # put the plan in the log dict as 'G'
+         center_dual: bool = True,  # shift the potentials so that <a, u> = <b, v>
+         numThreads=1,  # accepted for compatibility with POT; ignored
+         check_marginals: bool = True):  # refuse masses differing by more than 1.5e-6 (see `check_masses`)
+    "Optimal transport cost <P, M> (exact); for tensors, differentiable in `a`, `b` and `M`; a list for a 2-D `b`"
+    args = (M, numItermax, log, return_matrix, center_dual, check_marginals)
+    B = b if b is None else check_array(b, 'b')
+    if B is None or B.ndim != 2: return _emd2_one(a, b, *args)
+    return [_emd2_one(a, B[:, k], *args, name_b=f'b[:, {k}]') for k in range(B.shape[1])]
 
 # %% ../nbs/20_exact.ipynb #fd92e211
 def _weights_1d(w, X, name):
