@@ -5,6 +5,7 @@
 # %% ../nbs/20_exact.ipynb #07e415ce
 from __future__ import annotations
 import warnings
+from collections import namedtuple
 import numpy as np
 import scipy.sparse
 import torch
@@ -14,7 +15,7 @@ from .utils import (InputError, check_array, check_choice, check_finite, check_i
 
 # %% auto #0
 __all__ = ['CACHE', 'PARENT', 'PRED', 'THREAD', 'REV', 'SIZE', 'LAST', 'FLOW', 'PCOST', 'PI', 'KEY', 'TOL', 'MAX_ITER_MSG',
-           'METRICS_1D', 'emd', 'emd2', 'wasserstein_1d', 'emd_1d', 'emd2_1d']
+           'PLAN_KINDS', 'METRICS_1D', 'emd', 'emd2', 'wasserstein_1d', 'emd_1d', 'emd2_1d']
 
 # %% ../nbs/20_exact.ipynb #e0dde0ee
 CACHE = True  # numba keeps the compiled solver on disk: the first compile takes seconds
@@ -462,11 +463,14 @@ def _quantile_coupling(X, Y, A, B):
     return mass, ix.gather(0, ka), iy.gather(0, kb), ys.gather(0, kb) - xs.gather(0, ka)
 
 # %% ../nbs/20_exact.ipynb #9cec2cde
+def _positive(mass):
+    "The pieces of positive mass: above the rounding of the cumulative sums (8 eps times each column's mass)"
+    return mass > 8 * torch.finfo(mass.dtype).eps * mass.sum(0, keepdim=True)
+
 def _power_cost(mass, gap, p):
     "Σ mass·|gap|^p over the pieces (each column), or for p = inf the largest |gap| of a piece of positive mass"
     if p != float('inf'): return (mass * gap.abs() ** p).sum(0)
-    tiny = 8 * torch.finfo(mass.dtype).eps * mass.sum(0, keepdim=True)
-    return torch.where(mass > tiny, gap.abs(), torch.zeros_like(gap)).amax(0)
+    return torch.where(_positive(mass), gap.abs(), torch.zeros_like(gap)).amax(0)
 
 # %% ../nbs/20_exact.ipynb #3a4a6aa8
 def wasserstein_1d(u_values,  # (n,) or (n, k) positions of the first measure(s)
@@ -474,14 +478,28 @@ def wasserstein_1d(u_values,  # (n,) or (n, k) positions of the first measure(s)
                    u_weights=None,  # (n,) or (n, k) weights; None: uniform
                    v_weights=None,  # (m,) or (m, k) weights, same mass; None: uniform
                    p: float = 1,  # exponent of the cost |x - y|^p, at least 1; np.inf: W_inf itself
-                   require_sort: bool = True):  # accepted for compatibility with POT; values are always sorted
+                   require_sort: bool = True,  # accepted for compatibility with POT; values are always sorted
+                   return_plans=False):  # True: also a list of COO plans, one per column; 'coo_tuple': (data, rows, cols)
     "p-Wasserstein distance to the power p between 1-D measures, from their quantile functions"
     if not p >= 1: raise ValueError(f"p must be >= 1, got {p!r}")
+    if not any(return_plans is c for c in PLAN_KINDS):
+        raise ValueError(f"return_plans must be False, True or 'coo_tuple', got {return_plans!r}")
     X, Y, A, B = _check_1d(u_values, v_values, u_weights, v_weights, ('u_values', 'v_values', 'u_weights', 'v_weights'))
-    mass, _, _, gap = _quantile_coupling(X, Y, A, B)
+    mass, ia, ib, gap = _quantile_coupling(X, Y, A, B)
     w = _power_cost(mass, gap, p)
-    w = w[0] if np.ndim(u_values) == 1 or (torch.is_tensor(u_values) and u_values.ndim == 1) else w
-    return to_type_of(w, u_values)
+    w = to_type_of(w[0] if np.ndim(u_values) == 1 or (torch.is_tensor(u_values) and u_values.ndim == 1) else w, u_values)
+    if return_plans is False: return w
+    return w, _plans_1d(mass, ia, ib, (len(X), len(Y)), return_plans, u_values)
+
+# %% ../nbs/20_exact.ipynb #3c281569
+PLAN_KINDS = (False, True, 'coo_tuple')  # the values of wasserstein_1d's `return_plans`
+_PlanTuple = namedtuple('PlanTuple', ['data', 'rows', 'cols'])
+
+def _plans_1d(mass, ia, ib, shape, kind, ref):
+    "The coupling of each column: COO plans typed like `ref` (kind True) or (data, rows, cols) tuples ('coo_tuple')"
+    if kind is True: return [_plan_1d(mass[:, k], ia[:, k], ib[:, k], shape, False, ref) for k in range(mass.shape[1])]
+    out = (lambda t: t) if torch.is_tensor(ref) else to_numpy
+    return [_PlanTuple(out(mass[:, k]), out(ia[:, k]), out(ib[:, k])) for k in range(mass.shape[1])]
 
 # %% ../nbs/20_exact.ipynb #cd3885cd
 METRICS_1D = {'sqeuclidean': 2., 'minkowski': None, 'cityblock': 1., 'euclidean': 1.}
@@ -508,7 +526,7 @@ def _plan_1d(mass, ia, ib, shape, dense, ref):
         return to_type_of(G, ref)
     if torch.is_tensor(ref):
         return torch.sparse_coo_tensor(torch.stack([ia, ib]), mass, shape, check_invariants=False).coalesce()
-    return scipy.sparse.coo_matrix((mass.numpy(), (ia.numpy(), ib.numpy())), shape=shape)
+    return scipy.sparse.coo_array((mass.numpy(), (ia.numpy(), ib.numpy())), shape=shape)
 
 # %% ../nbs/20_exact.ipynb #20930116
 def emd_1d(x_a,  # (n,) or (n, 1) source positions
@@ -518,12 +536,15 @@ def emd_1d(x_a,  # (n,) or (n, 1) source positions
            metric: str = 'sqeuclidean',  # 'sqeuclidean', 'minkowski' (|x-y|^p), 'cityblock' or 'euclidean'
            p: float = 1.,  # exponent for metric='minkowski' (np.inf: the largest move)
            dense: bool = True,  # dense plan, else sparse COO (scipy, or torch for tensors)
-           log: bool = False,  # also return a dict with the cost
+           log: bool = False,  # also return a dict: cost, and the rows and columns of the pieces (perms_x_a, perms_x_b)
            check_marginals: bool = True):  # refuse masses differing by more than 1.5e-6 (see `check_masses`)
     "Optimal transport plan between two measures on the real line (the monotone coupling)"
     mass, ia, ib, cost, shape = _emd_1d(x_a, x_b, a, b, metric, p, check_marginals)
     G = _plan_1d(mass, ia, ib, shape, dense, x_a)
-    return (G, dict(cost=to_type_of(cost, x_a))) if log else G
+    if not log: return G
+    keep = _positive(mass)
+    rows, cols = (ix[keep] if torch.is_tensor(x_a) else to_numpy(ix[keep]) for ix in (ia, ib))
+    return G, dict(cost=to_type_of(cost, x_a), perms_x_a=rows, perms_x_b=cols)
 
 # %% ../nbs/20_exact.ipynb #54daa43d
 def emd2_1d(x_a,  # (n,) or (n, 1) source positions
