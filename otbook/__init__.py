@@ -6,18 +6,19 @@ POT's favourites (``import otbook as ot``):
     ot.emd_1d, ot.emd2_1d, ot.wasserstein_1d   closed forms on the real line
     ot.sinkhorn, ot.sinkhorn2, ot.barycenter, ot.empirical_sinkhorn   entropic OT as POT has it (ot.bregman)
     ot.solve, ot.solve_sample           POT's unified API, returning an OTResult (ot.solvers)
-    ot.lp                               the exact solvers (otbook.exact), as `from ot.lp import emd` expects
+    ot.lp                               POT's ot.lp: the exact solvers (otbook.exact, re-exported) and the exact
+                                        barycenters ot.lp.barycenter (an LP, HiGHS) and ot.lp.free_support_barycenter
 GeomLoss's loss (``from otbook import SamplesLoss``):
     SamplesLoss                         Sinkhorn divergences, Hausdorff and kernel losses between point clouds,
                                         on dense tensors, row blocks (no N×M matrix) or KeOps
 Fitting: ot.fit_model (L-BFGS / Adam), ot.gradient_flow.
 Modules: utils, datasets, plot, geometry (costs, kernels, backends), loop (the one Sinkhorn loop), exact,
-bregman, stochastic (dual OT), solvers, losses, fit. Every module is a notebook of the docs site: https://otbook.github.io/otbook/
+lp (exact extras), bregman, stochastic (dual OT), solvers, losses, fit.
+Every module is a notebook of the docs site: https://otbook.github.io/otbook/
 """
 __version__ = "0.1.0"
 
 # The favourites, re-exported under POT's and GeomLoss's names (`import otbook as ot`).
-import sys as _sys
 from . import utils
 from .utils import unif, dist
 from . import datasets, plot, stochastic
@@ -31,8 +32,5 @@ from . import bregman
 from .bregman import sinkhorn, sinkhorn2, barycenter, empirical_sinkhorn, empirical_sinkhorn2
 from . import solvers
 from .solvers import solve, solve_sample
-
-# POT's `ot.lp` holds its exact solvers: here that is `otbook.exact`, under both names
-# (`ot.lp.emd` and `from ot.lp import emd`), not a copy.
-lp = exact
-_sys.modules[__name__ + '.lp'] = exact
+# POT's `ot.lp`: a module of its own that re-exports the exact solvers (`ot.lp.emd is ot.emd`) beside the barycenters
+from . import lp

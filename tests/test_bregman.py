@@ -230,7 +230,7 @@ def test_pot_namespaces():
     import subprocess
     import sys
     code = ('import otbook as ot\nfrom otbook.lp import emd\nimport otbook.lp\n'
-            'assert emd is ot.emd is ot.lp.emd and otbook.lp is ot.exact\n'
+            'assert emd is ot.emd is ot.lp.emd and otbook.lp.emd is ot.exact.emd and ot.lp.barycenter is not ot.barycenter\n'
             'for f in (ot.sinkhorn, ot.sinkhorn2, ot.barycenter, ot.solve, ot.solve_sample, ot.bregman.barycenter,\n'
             '          ot.bregman.empirical_sinkhorn, ot.utils.unif): assert callable(f)\n'
             'import otbook.loop, otbook.losses\nprint("ok")')
