@@ -472,6 +472,11 @@ def _power_cost(mass, gap, p):
     if p != float('inf'): return (mass * gap.abs() ** p).sum(0)
     return torch.where(_positive(mass), gap.abs(), torch.zeros_like(gap)).amax(0)
 
+def _typed(t, ref):
+    "`t` typed like `ref` (`to_type_of`), a 0-d numpy result as a numpy scalar (np.float64, a float), as POT returns it"
+    out = to_type_of(t, ref)
+    return out[()] if isinstance(out, np.ndarray) and out.ndim == 0 else out
+
 # %% ../nbs/20_exact.ipynb #3a4a6aa8
 def wasserstein_1d(u_values,  # (n,) or (n, k) positions of the first measure(s)
                    v_values,  # (m,) or (m, k) positions of the second measure(s)
@@ -487,7 +492,7 @@ def wasserstein_1d(u_values,  # (n,) or (n, k) positions of the first measure(s)
     X, Y, A, B = _check_1d(u_values, v_values, u_weights, v_weights, ('u_values', 'v_values', 'u_weights', 'v_weights'))
     mass, ia, ib, gap = _quantile_coupling(X, Y, A, B)
     w = _power_cost(mass, gap, p)
-    w = to_type_of(w[0] if np.ndim(u_values) == 1 or (torch.is_tensor(u_values) and u_values.ndim == 1) else w, u_values)
+    w = _typed(w[0] if np.ndim(u_values) == 1 or (torch.is_tensor(u_values) and u_values.ndim == 1) else w, u_values)
     if return_plans is False: return w
     return w, _plans_1d(mass, ia, ib, (len(X), len(Y)), return_plans, u_values)
 
@@ -544,7 +549,7 @@ def emd_1d(x_a,  # (n,) or (n, 1) source positions
     if not log: return G
     keep = _positive(mass)
     rows, cols = (ix[keep] if torch.is_tensor(x_a) else to_numpy(ix[keep]) for ix in (ia, ib))
-    return G, dict(cost=to_type_of(cost, x_a), perms_x_a=rows, perms_x_b=cols)
+    return G, dict(cost=_typed(cost, x_a), perms_x_a=rows, perms_x_b=cols)
 
 # %% ../nbs/20_exact.ipynb #54daa43d
 def emd2_1d(x_a,  # (n,) or (n, 1) source positions
@@ -557,5 +562,5 @@ def emd2_1d(x_a,  # (n,) or (n, 1) source positions
             log: bool = False):  # also return a dict with the plan 'G'
     "Optimal transport cost between two measures on the real line; differentiable for tensors"
     mass, ia, ib, cost, shape = _emd_1d(x_a, x_b, a, b, metric, p, True)
-    cost = to_type_of(cost, x_a)
+    cost = _typed(cost, x_a)
     return (cost, dict(G=_plan_1d(mass, ia, ib, shape, dense, x_a))) if log else cost
