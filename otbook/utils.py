@@ -249,7 +249,7 @@ def scipy_dist(x1: np.ndarray, x2: np.ndarray, metric, p: float, w, every_w: boo
     minkowski = isinstance(metric, str) and metric.endswith('minkowski')
     kw = {'p': p, 'w': w} if minkowski else {'w': w} if every_w and w is not None else {}
     try: return cdist(x1, x2, metric=metric, **kw)
-    except ValueError as e:
+    except (ValueError, TypeError) as e:  # TypeError: scipy's, for a `w` its metric does not take
         if 'Unknown Distance Metric' not in str(e): raise ValueError(f"metric={metric!r}: {e}") from None
         raise ValueError(f"metric must be one of {list(NATIVE_METRICS)} or a metric of scipy.spatial.distance.cdist, "
                          f"got {metric!r}") from None
