@@ -6,8 +6,8 @@
 from __future__ import annotations
 import numpy as np
 import torch
-from .utils import UnsupportedError, check_array, check_finite, check_iters, check_masses, check_ndim, check_weights
-from .utils import to_numpy, to_tensor, to_type_of
+from .utils import UnsupportedError, check_array, check_finite, check_iters, check_masses, check_ndim
+from .utils import check_weights, to_numpy, to_tensor, to_type_of
 from .exact import wasserstein_1d
 from .bregman import pot_input, first_tensor
 
@@ -36,11 +36,13 @@ def normal_draws(shape: tuple, seed, like: torch.Tensor | None):
     "A standard normal array of `shape` from POT's generators: numpy if `like` is None, else a tensor like `like`"
     seed = check_seed(seed)
     if like is None:
-        if isinstance(seed, torch.Generator): raise ValueError("seed: a torch.Generator draws tensors, not numpy arrays")
+        if isinstance(seed, torch.Generator):
+            raise ValueError("seed: a torch.Generator draws tensors, not numpy arrays")
         if isinstance(seed, np.random.RandomState): return seed.randn(*shape)
         if seed is not None: _NUMPY_RNG.seed(seed)
         return _NUMPY_RNG.randn(*shape)
-    if isinstance(seed, np.random.RandomState): return torch.as_tensor(seed.randn(*shape), dtype=like.dtype, device=like.device)
+    if isinstance(seed, np.random.RandomState):
+        return torch.as_tensor(seed.randn(*shape), dtype=like.dtype, device=like.device)
     gen = seed if isinstance(seed, torch.Generator) else torch_rng(like.device)
     if isinstance(seed, int): gen.manual_seed(seed)
     return torch.randn(shape, generator=gen, dtype=like.dtype, device=gen.device).to(like.device)
@@ -72,7 +74,8 @@ def apply_scaler(X_s, X_t, scaler):
     if scaler is None: return X_s, X_t
     if callable(getattr(scaler, 'transform', None)): return scaler.transform(X_s), scaler.transform(X_t)
     if callable(scaler): return scaler(X_s), scaler(X_t)
-    raise ValueError(f"scaler must be None, an object with a .transform() method, or a callable, got {type(scaler).__name__}")
+    raise ValueError("scaler must be None, an object with a .transform() method, or a callable, "
+                     f"got {type(scaler).__name__}")
 
 def as_slices(X_s, X_t, a, b, projections, scaler):
     "Validated tensors (X_s (n,d), X_t (m,d), a, b, projections (d,K) or None) of X_s's dtype and device"
@@ -92,7 +95,8 @@ def as_slices(X_s, X_t, a, b, projections, scaler):
         check_ndim(projections, 'projections', (2,))
         check_finite(projections, 'projections')
         if projections.shape[0] != X_s.shape[1]:
-            raise ValueError(f"projections must be (d, n_projections) with d = {X_s.shape[1]}, got {tuple(projections.shape)}")
+            raise ValueError(f"projections must be (d, n_projections) with d = {X_s.shape[1]}, "
+                             f"got {tuple(projections.shape)}")
     return X_s, X_t, a, b, projections
 
 # %% ../nbs/25_sliced.ipynb #1581fd94
@@ -119,7 +123,7 @@ def sliced_wasserstein_distance(X_s,  # (n, d) source samples
                                 projections=None,  # (d, K) directions to use instead of random ones
                                 seed=None,  # the random directions' seed: None, int, RandomState or torch.Generator
                                 log: bool = False,  # also return {'projections', 'projected_emds'}
-                                scaler=None):  # applied to X_s and X_t first: None, an object with .transform, a callable
+                                scaler=None):  # applied to X_s and X_t first: None, .transform() or a callable
     "POT's Monte-Carlo sliced Wasserstein distance (mean over K directions of W_p^p)^(1/p)"
     ref = first_tensor(X_s, X_t, a, b, projections)
     with pot_input():
@@ -133,12 +137,12 @@ def max_sliced_wasserstein_distance(X_s,  # (n, d) source samples
                                     X_t,  # (m, d) target samples
                                     a=None,  # (n,) source weights; None: uniform
                                     b=None,  # (m,) target weights, same mass; None: uniform
-                                    n_projections: int = 50,  # number of random directions K (unused with `projections`)
+                                    n_projections: int = 50,  # number K of random directions (not with `projections`)
                                     p: float = 2,  # the power of the 1-D cost |x − y|^p, ≥ 1
                                     projections=None,  # (d, K) directions to use instead of random ones
                                     seed=None,  # the random directions' seed: None, int, RandomState or torch.Generator
                                     log: bool = False,  # also return {'projections', 'projected_emds'}
-                                    scaler=None):  # applied to X_s and X_t first: None, an object with .transform, a callable
+                                    scaler=None):  # applied to X_s and X_t first: None, .transform() or a callable
     "POT's max-sliced Wasserstein distance: the largest W_p^p over K directions, to the power 1/p"
     ref = first_tensor(X_s, X_t, a, b, projections)
     with pot_input():

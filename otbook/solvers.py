@@ -193,7 +193,7 @@ def solve_unbalanced_kl(M, a, b, reg, reg_type, unbalanced, unbalanced_type, max
 GEOMLOSS_BACKENDS = {'geomloss': None, 'geomloss_auto': 'auto', 'geomloss_tensorized': 'tensorized',
                      'geomloss_online': 'online'}
 
-SAMPLE_METHODS = ('1d', 'sliced', 'max_sliced', *GEOMLOSS_BACKENDS)  # the methods solve_sample handles without a cost matrix
+SAMPLE_METHODS = ('1d', 'sliced', 'max_sliced', *GEOMLOSS_BACKENDS)  # solve_sample's methods without a cost matrix
 
 P_OF_METRIC = {'sqeuclidean': 2, 'euclidean': 1, 'cityblock': 1}
 

@@ -160,7 +160,8 @@ msw, log = ot.max_sliced_wasserstein_distance(xs, xt, a, b, 30, seed=np.random.R
 P = ot.sliced.get_random_projections(3, 20, seed=2)
 sw_p = ot.sliced.sliced_wasserstein_distance(xs, xt, projections=P, p=1)
 res = ot.solve_sample(xs, xt, a, b, method='sliced', random_state=5)
-M = ot.dist(xs, xt, metric='cityblock') + ot.dist(xs, xt, metric='minkowski', p=3) + ot.dist(xs, metric='cosine')[:, :40]
+M = ot.dist(xs, xt, metric='cityblock') + ot.dist(xs, xt, metric='minkowski', p=3)
+M += ot.dist(xs, metric='cosine')[:, :40]
 print(float(sw), float(msw), float(sw_p), float(res.value), float(M.sum()))
 out = dict(sw=sw, msw=msw, emds=log['projected_emds'], P=P, sw_p=sw_p, value=res.value, M=M)
 '''
