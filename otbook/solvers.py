@@ -10,14 +10,15 @@ from .utils import UnsupportedError, check_choice, dist, unif, to_tensor, to_typ
 from .geometry import row_blocks, MatrixGeometry
 from .loop import AlternatingLog, sinkhorn_loop
 from .exact import emd2, wasserstein_1d
+from .sliced import sliced_wasserstein_distance, max_sliced_wasserstein_distance
 from .bregman import sinkhorn_log, empirical_sinkhorn2, pot_input, first_tensor, LazyPlan
 from .losses import SamplesLoss
 
 # %% auto #0
-__all__ = ['CITATION', 'GRADS', 'REG_TYPES', 'SOLVE_METHODS', 'GEOMLOSS_BACKENDS', 'SAMPLE_METHODS', 'P_OF_METRIC', 'OTResult',
-           'detached', 'with_gradients', 'entropic_value', 'solve_exact', 'last_step', 'solve_entropic', 'solve',
-           'ScalingChange', 'kl_div', 'solve_unbalanced', 'solve_unbalanced_kl', 'solve_1d', 'geomloss_backend',
-           'solve_geomloss', 'lazy_kl', 'solve_lazy', 'solve_sample']
+__all__ = ['CITATION', 'GRADS', 'REG_TYPES', 'SOLVE_METHODS', 'GEOMLOSS_BACKENDS', 'SAMPLE_METHODS', 'P_OF_METRIC', 'SLICED',
+           'OTResult', 'detached', 'with_gradients', 'entropic_value', 'solve_exact', 'last_step', 'solve_entropic',
+           'solve', 'ScalingChange', 'kl_div', 'solve_unbalanced', 'solve_unbalanced_kl', 'solve_1d', 'solve_sliced',
+           'geomloss_backend', 'solve_geomloss', 'lazy_kl', 'solve_lazy', 'solve_sample']
 
 # %% ../nbs/26_solvers.ipynb #a72e3de1
 CITATION = ("POT Python Optimal Transport library, Journal of Machine Learning Research, 22(78):1-8, 2021 "
@@ -192,7 +193,7 @@ def solve_unbalanced_kl(M, a, b, reg, reg_type, unbalanced, unbalanced_type, max
 GEOMLOSS_BACKENDS = {'geomloss': None, 'geomloss_auto': 'auto', 'geomloss_tensorized': 'tensorized',
                      'geomloss_online': 'online'}
 
-SAMPLE_METHODS = ('1d', *GEOMLOSS_BACKENDS)  # the methods solve_sample handles without a cost matrix
+SAMPLE_METHODS = ('1d', 'sliced', 'max_sliced', *GEOMLOSS_BACKENDS)  # solve_sample's methods without a cost matrix
 
 P_OF_METRIC = {'sqeuclidean': 2, 'euclidean': 1, 'cityblock': 1}
 
@@ -201,6 +202,15 @@ def solve_1d(X_a, X_b, a, b, metric: str):
     with pot_input(): check_choice(metric, 'metric', P_OF_METRIC)
     value = wasserstein_1d(X_a, X_b, a, b, p=P_OF_METRIC[metric])
     return OTResult(value=value, value_linear=value)
+
+# %% ../nbs/26_solvers.ipynb #b01e5322
+SLICED = {'sliced': sliced_wasserstein_distance, 'max_sliced': max_sliced_wasserstein_distance}
+
+def solve_sliced(X_a, X_b, a, b, metric: str, method: str, n_projections: int, projections, random_state):
+    "POT's method='sliced' / 'max_sliced': the (max-)sliced distance, p = 2 for 'sqeuclidean' and 1 for the others"
+    with pot_input(): check_choice(metric, 'metric', P_OF_METRIC)
+    value, log = SLICED[method](X_a, X_b, a, b, n_projections, P_OF_METRIC[metric], projections, random_state, log=True)
+    return OTResult(value=value, value_linear=value, log=log)
 
 # %% ../nbs/26_solvers.ipynb #3f4f1f5b
 def geomloss_backend(method: str, lazy) -> str:
@@ -251,13 +261,15 @@ def solve_lazy(X_a, X_b, a, b, metric, reg, reg_type, max_iter, tol, batch_size,
 # %% ../nbs/26_solvers.ipynb #067eb689
 def solve_sample(X_a, X_b, a=None, b=None, metric='sqeuclidean', reg=None, c=None, reg_type='KL', unbalanced=None,
                  unbalanced_type='KL', lazy=False, batch_size=None, method=None, n_threads=1, max_iter=None,
-                 plan_init=None, potentials_init=None, tol=None, verbose=False, grad='autodiff'):
+                 plan_init=None, potentials_init=None, tol=None, verbose=False, grad='autodiff', random_state=None,
+                 n_projections=50, projections=None):
     "POT's unified solver between samples X_a (n,D), X_b (m,D): `solve` on their cost, lazily, in 1-D or by GeomLoss"
     name = method.lower() if isinstance(method, str) else method
     if name is not None and name not in SAMPLE_METHODS + SOLVE_METHODS:
         raise UnsupportedError(f"method: otbook's solve_sample implements {(None,) + SAMPLE_METHODS + SOLVE_METHODS},"
                                f" got {method!r}")
     if name == '1d': return solve_1d(X_a, X_b, a, b, metric)
+    if name in SLICED: return solve_sliced(X_a, X_b, a, b, metric, name, n_projections, projections, random_state)
     if name in GEOMLOSS_BACKENDS: return solve_geomloss(X_a, X_b, a, b, metric, reg, name, lazy, max_iter, tol, verbose)
     if not lazy:
         return solve(dist(X_a, X_b, metric), a, b, reg, c, reg_type, unbalanced, unbalanced_type, method, n_threads,

@@ -8,12 +8,15 @@ import time
 import warnings
 import numpy as np
 import torch
+from scipy.spatial.distance import cdist
 
 # %% auto #0
-__all__ = ['METRICS', 'InputError', 'UnsupportedError', 'ConvergenceWarning', 'NonFiniteWarning', 'warn_if_not_finite',
-           'check_array', 'check_iters', 'check_finite', 'check_ndim', 'check_choice', 'check_positive',
-           'check_open_interval', 'check_weights', 'unif', 'check_masses', 'to_tensor', 'to_numpy', 'to_type_of',
-           'check_same_device', 'sqdist', 'safe_sqrt', 'dist', 'proj_simplex', 'dist0', 'tic', 'toq', 'toc']
+__all__ = ['METRICS', 'NATIVE_METRICS', 'DISTANCES', 'InputError', 'UnsupportedError', 'ConvergenceWarning', 'NonFiniteWarning',
+           'warn_if_not_finite', 'check_array', 'check_iters', 'check_finite', 'check_ndim', 'check_choice',
+           'check_positive', 'check_open_interval', 'check_weights', 'unif', 'check_masses', 'to_tensor', 'to_numpy',
+           'to_type_of', 'check_same_device', 'sqdist', 'safe_sqrt', 'check_metric_weights', 'minkowski_dist',
+           'unit_rows', 'cosine_dist', 'correlation_dist', 'scipy_dist', 'dist', 'proj_simplex', 'dist0', 'tic', 'toq',
+           'toc']
 
 # %% ../nbs/00_utils.ipynb #c0ca5483
 class InputError(ValueError, AssertionError):
@@ -181,13 +184,15 @@ def check_same_device(**tensors):
         raise ValueError('inputs must be on one device, got ' + ', '.join(f'{k} on {d}' for k, d in devices.items()))
 
 # %% ../nbs/00_utils.ipynb #f496ce4f
-METRICS = ('sqeuclidean', 'euclidean')
+METRICS = ('sqeuclidean', 'euclidean')  # the metrics every sample solver accepts
+NATIVE_METRICS = ('sqeuclidean', 'euclidean', 'cityblock', 'minkowski', 'cosine', 'correlation')  # computed in torch
 
 # %% ../nbs/00_utils.ipynb #11b84f7c
 def sqdist(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     "Squared euclidean distances between the rows of `x` (..., n, d) and `y` (..., m, d)"
-    C = (x * x).sum(-1)[..., :, None] + (y * y).sum(-1)[..., None, :] - 2 * x @ y.transpose(-1, -2)
-    return C.clamp_min(0)
+    C = -2 * x @ y.transpose(-1, -2)  # summed in POT's order
+    C = C + (x * x).sum(-1)[..., :, None]
+    return (C + (y * y).sum(-1)[..., None, :]).clamp_min(0)
 
 # %% ../nbs/00_utils.ipynb #7168ac74
 def safe_sqrt(s: torch.Tensor) -> torch.Tensor:
@@ -195,23 +200,90 @@ def safe_sqrt(s: torch.Tensor) -> torch.Tensor:
     pos = s > 0
     return torch.where(pos, torch.where(pos, s, 1).sqrt(), 0)
 
+# %% ../nbs/00_utils.ipynb #d93f511a
+def check_metric_weights(w,  # Minkowski's weights, (d,) and nonnegative
+                         d: int,  # the dimension of the points
+                         like: torch.Tensor):  # the tensor whose dtype and device they take
+    "`w` as a tensor like `like`; a `ValueError` naming `w` unless it holds d finite weights ≥ 0"
+    W = to_tensor(check_array(w, 'w'), like.dtype, like.device)
+    check_ndim(W, 'w', (1,))
+    if len(W) != d: raise ValueError(f"w has {len(W)} weights but the points have dimension {d}")
+    check_finite(W, 'w')
+    if (W < 0).any(): raise ValueError("w has negative weights")
+    return W
+
+def minkowski_dist(x: torch.Tensor, y: torch.Tensor, p: float = 2, w=None) -> torch.Tensor:
+    "(Σ_k w_k |x_ik − y_jk|^p)^(1/p), by `torch.cdist` on coordinates scaled by w^(1/p)"
+    if not p > 0: raise ValueError(f"p must be > 0, got {p!r}")
+    if w is not None:
+        s = check_metric_weights(w, x.shape[1], x) ** (1 / p)
+        x, y = x * s, y * s
+    return torch.cdist(x, y, p=p, compute_mode='donot_use_mm_for_euclid_dist')
+
+# %% ../nbs/00_utils.ipynb #22556405
+def unit_rows(x: torch.Tensor, name: str) -> torch.Tensor:
+    "The rows of `x` divided by their norms; a `ValueError` naming `name` if one has norm 0"
+    norms = (x * x).sum(1).sqrt()
+    if not (norms > 0).all(): raise ValueError(f"{name} has a row of norm 0, whose cosine distance is undefined")
+    return x / norms[:, None]
+
+def cosine_dist(x: torch.Tensor, y: torch.Tensor, names=('x1', 'x2')) -> torch.Tensor:
+    "1 − ⟨x_i, y_j⟩ / (‖x_i‖ ‖y_j‖)"
+    return 1 - unit_rows(x, names[0]) @ unit_rows(y, names[1]).T
+
+def correlation_dist(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    "The cosine distance of the rows centred on their means (over the features)"
+    return cosine_dist(x - x.mean(1, keepdim=True), y - y.mean(1, keepdim=True), ('x1 (centred)', 'x2 (centred)'))
+
+# %% ../nbs/00_utils.ipynb #5afb23bd
+DISTANCES = {  # metric → its costs (x (n,d), y (m,d), p, w) → (n,m), in torch
+    'sqeuclidean': lambda x, y, p, w: sqdist(x, y),
+    'euclidean': lambda x, y, p, w: safe_sqrt(sqdist(x, y)),
+    'cityblock': lambda x, y, p, w: torch.cdist(x, y, p=1),
+    'minkowski': minkowski_dist,
+    'cosine': lambda x, y, p, w: cosine_dist(x, y),
+    'correlation': lambda x, y, p, w: correlation_dist(x, y)}
+
+def scipy_dist(x1: np.ndarray, x2: np.ndarray, metric, p: float, w, every_w: bool) -> np.ndarray:
+    "scipy's `cdist` with POT's arguments: p and w for the Minkowski metrics; w for the others only if `every_w`"
+    minkowski = isinstance(metric, str) and metric.endswith('minkowski')
+    kw = {'p': p, 'w': w} if minkowski else {'w': w} if every_w and w is not None else {}
+    try: return cdist(x1, x2, metric=metric, **kw)
+    except (ValueError, TypeError) as e:  # TypeError: scipy's, for a `w` its metric does not take
+        if 'Unknown Distance Metric' not in str(e): raise ValueError(f"metric={metric!r}: {e}") from None
+        raise ValueError(f"metric must be one of {list(NATIVE_METRICS)} or a metric of scipy.spatial.distance.cdist, "
+                         f"got {metric!r}") from None
+
 # %% ../nbs/00_utils.ipynb #d8147869
 def dist(x1,  # (n, d) array or tensor of points
          x2=None,  # (m, d) points, or None for `x1` itself
-         metric: str = 'sqeuclidean'):  # 'sqeuclidean' (no ½) or 'euclidean'
-    "Matrix of pairwise costs between the rows of `x1` and `x2`, typed like `x1`"
-    check_choice(metric, 'metric', METRICS)
-    x1, x2 = check_array(x1, 'x1'), (None if x2 is None else check_array(x2, 'x2'))
+         metric='sqeuclidean',  # one of NATIVE_METRICS, or (numpy, backend='scipy') any of scipy's cdist or a callable
+         p: float = 2,  # the exponent of 'minkowski'
+         w=None,  # (d,) weights of 'minkowski' (and, with backend='scipy', of scipy's weighted metrics)
+         backend: str = 'auto',  # 'scipy': scipy's cdist for any input (no gradients); anything else: by the input
+         nx=None,  # POT's backend object: accepted, unused (otbook reads the backend from x1)
+         use_tensor: bool = False):  # POT's choice of memory layout for 'cityblock', 'minkowski': same numbers here
+    "POT's matrix of pairwise distances between the rows of `x1` and `x2`, typed like `x1`"
+    same = x2 is None or x2 is x1
+    x1 = check_array(x1, 'x1')
+    x2 = x1 if same else check_array(x2, 'x2')
     X = to_tensor(x1)
-    Y = X if x2 is None else to_tensor(x2, dtype=X.dtype, device=None if torch.is_tensor(x2) else X.device)
+    Y = X if same else to_tensor(x2, dtype=X.dtype, device=None if torch.is_tensor(x2) else X.device)
     check_same_device(x1=X, x2=Y)
     for v, name in ((X, 'x1'), (Y, 'x2')):
         check_ndim(v, name, (2,))
         check_finite(v, name)
     if X.shape[1] != Y.shape[1]:
         raise ValueError(f"x2 has dimension {Y.shape[1]} but x1 has dimension {X.shape[1]}")
-    C = sqdist(X, Y)
-    return to_type_of(C if metric == 'sqeuclidean' else safe_sqrt(C), x1)
+    if backend == 'scipy' or (metric not in DISTANCES and not torch.is_tensor(x1)):
+        return to_type_of(scipy_dist(to_numpy(X), to_numpy(Y), metric, p, w, backend == 'scipy'), x1)
+    if metric not in DISTANCES:
+        raise UnsupportedError(f"metric {metric!r} is not computed on tensors: use one of {list(NATIVE_METRICS)}, "
+                               "or backend='scipy' (on the CPU, without gradients)")
+    C = DISTANCES[metric](X, Y, p, w)
+    if same and C.requires_grad: C = C.masked_fill(torch.eye(len(X), dtype=torch.bool, device=X.device), 0)
+    elif same: C.fill_diagonal_(0)  # C is a new tensor: zeroed in place
+    return to_type_of(C, x1)
 
 # %% ../nbs/00_utils.ipynb #2a76b722
 def proj_simplex(v,  # (n,) vector or (n, k) matrix whose columns are projected
