@@ -5,6 +5,7 @@ POT's favourites (``import otbook as ot``):
     ot.emd, ot.emd2                     exact transport plan and cost (network simplex, differentiable)
     ot.emd_1d, ot.emd2_1d, ot.wasserstein_1d   closed forms on the real line
     ot.sinkhorn, ot.sinkhorn2, ot.barycenter, ot.empirical_sinkhorn   entropic OT as POT has it (ot.bregman)
+    ot.sinkhorn_unbalanced, ot.sinkhorn_unbalanced2   unbalanced entropic OT (ot.unbalanced, with mm_unbalanced, uot_1d)
     ot.solve, ot.solve_sample           POT's unified API, returning an OTResult (ot.solvers)
     ot.lp                               the exact solvers (otbook.exact), as `from ot.lp import emd` expects
 GeomLoss's loss (``from otbook import SamplesLoss``):
@@ -12,7 +13,7 @@ GeomLoss's loss (``from otbook import SamplesLoss``):
                                         on dense tensors, row blocks (no N×M matrix) or KeOps
 Fitting: ot.fit_model (L-BFGS / Adam), ot.gradient_flow.
 Modules: utils, datasets, plot, geometry (costs, kernels, backends), loop (the one Sinkhorn loop), exact,
-bregman, stochastic (dual OT), solvers, losses, fit. Every module is a notebook of the docs site: https://otbook.github.io/otbook/
+bregman, unbalanced, stochastic (dual OT), solvers, losses, fit. Every module is a notebook of the docs site: https://otbook.github.io/otbook/
 """
 __version__ = "0.1.0"
 
@@ -29,6 +30,8 @@ from . import geometry, loop, losses
 from .losses import SamplesLoss
 from . import bregman
 from .bregman import sinkhorn, sinkhorn2, barycenter, empirical_sinkhorn, empirical_sinkhorn2
+from . import unbalanced
+from .unbalanced import sinkhorn_unbalanced, sinkhorn_unbalanced2
 from . import solvers
 from .solvers import solve, solve_sample
 
