@@ -419,6 +419,7 @@ def dual_1d(x, y, a, b, p: float) -> tuple:
     a, b = a.detach().requires_grad_(), b.detach().requires_grad_()
     with torch.enable_grad():
         f, g = torch.autograd.grad(wasserstein_1d(x.detach(), y.detach(), a, b, p=p).sum(), (a, b))
+    a, b = a.detach(), b.detach()
     shift = ((b * g).sum(0) - (a * f).sum(0)) / (a.sum(0) + b.sum(0))
     return f + shift, g - shift
 
