@@ -18,8 +18,8 @@ from .exact import wasserstein_1d
 __all__ = ['REG_TYPES', 'UNBALANCED', 'CHECK_EVERY', 'NOT_CONVERGED', 'RETURN_COSTS', 'DIVS', 'reg_m_pair', 'UnbalancedProblem',
            'as_unbalanced', 'relative_change', 'fresh', 'UnbalancedScaling', 'translation_exponents',
            'translated_update', 'TranslationInvariant', 'StabilizedScaling', 'run_unbalanced', 'log_update',
-           'with_implicit_gradients', 'kl_div', 'unbalanced_values', 'unbalanced_scalings', 'sinkhorn_unbalanced',
-           'sinkhorn_unbalanced2', 'sinkhorn_knopp_unbalanced', 'sinkhorn_stabilized_unbalanced',
+           'with_implicit_gradients', 'kl_div', 'unbalanced_values', 'unbalanced_scalings', 'unbalanced_method',
+           'sinkhorn_unbalanced', 'sinkhorn_unbalanced2', 'sinkhorn_knopp_unbalanced', 'sinkhorn_stabilized_unbalanced',
            'sinkhorn_unbalanced_translation_invariant', 'mm_kernel', 'mm_step', 'mm_values', 'as_mm', 'mm_unbalanced',
            'mm_unbalanced2', 'to_type_of_ref', 'translation', 'reweighted', 'dual_1d', 'as_columns', 'uot_1d']
 
@@ -256,11 +256,18 @@ def unbalanced_scalings(P: UnbalancedProblem, method: str, numItermax, stopThr, 
     t = rule.t if method == 'sinkhorn_translation_invariant' else None
     return with_implicit_gradients(P, log_uv, t), errors, kernel
 
-# %% ../nbs/24_unbalanced.ipynb #de117aba
+# %% ../nbs/24_unbalanced.ipynb #dff2c059
+def unbalanced_method(method) -> str:
+    "`method` in lower case (POT's 'sinkhorn_reg_scaling' runs 'sinkhorn', with POT's warning); unknown: an error"
+    if isinstance(method, str) and method.lower() == 'sinkhorn_reg_scaling':
+        warnings.warn("method: 'sinkhorn_reg_scaling' is not implemented (in POT either); using 'sinkhorn'")
+        return 'sinkhorn'
+    return check_method(method, UNBALANCED)
+
 def sinkhorn_unbalanced(a, b, M, reg, reg_m, method='sinkhorn', reg_type='kl', c=None, warmstart=None,
                         numItermax=1000, stopThr=1e-6, verbose=False, log=False, warn=True, tau=1e5, **kwargs):
     "POT's entropic unbalanced plan of a, b on cost M (values ⟨P_k, M⟩ for 2-D b), by `method`"
-    method = check_method(method, UNBALANCED)
+    method = unbalanced_method(method)
     P = as_unbalanced(a, b, M, reg, reg_m, reg_type, c)
     log_uv, errors, kernel = unbalanced_scalings(P, method, numItermax, stopThr, warmstart, verbose, warn, tau)
     log_u, log_v = log_uv[:, :len(P.a)], log_uv[:, len(P.a):]
@@ -275,7 +282,7 @@ def sinkhorn_unbalanced(a, b, M, reg, reg_m, method='sinkhorn', reg_type='kl', c
     lg |= {'logu': P.out(log_u[0]), 'logv': P.out(log_v[0]), 'cost': P.out(linear), 'total_cost': P.out(total)}
     return (P.out(plan[0]), lg) if log else P.out(plan[0])
 
-# %% ../nbs/24_unbalanced.ipynb #69c08fe4
+# %% ../nbs/24_unbalanced.ipynb #6fc99acf
 RETURN_COSTS = {'linear': 'cost', 'total': 'total_cost'}
 
 def sinkhorn_unbalanced2(a, b, M, reg, reg_m, method='sinkhorn', reg_type='kl', c=None, warmstart=None,
@@ -293,7 +300,7 @@ def sinkhorn_unbalanced2(a, b, M, reg, reg_m, method='sinkhorn', reg_type='kl', 
     value = lg[RETURN_COSTS[returnCost]]
     return (value, lg) if log else value
 
-# %% ../nbs/24_unbalanced.ipynb #c258b4d6
+# %% ../nbs/24_unbalanced.ipynb #e59aeff0
 def sinkhorn_knopp_unbalanced(a, b, M, reg, reg_m, reg_type='kl', c=None, warmstart=None, numItermax=1000,
                               stopThr=1e-6, verbose=False, log=False, **kwargs):
     "POT's `sinkhorn_unbalanced(..., method='sinkhorn')`"
@@ -312,7 +319,7 @@ def sinkhorn_unbalanced_translation_invariant(a, b, M, reg, reg_m, reg_type='kl'
     return sinkhorn_unbalanced(a, b, M, reg, reg_m, 'sinkhorn_translation_invariant', reg_type, c, warmstart,
                                numItermax, stopThr, verbose, log, **kwargs)
 
-# %% ../nbs/24_unbalanced.ipynb #f43bd87e
+# %% ../nbs/24_unbalanced.ipynb #245e03d5
 DIVS = ('kl', 'l2')
 
 def mm_kernel(a, b, M, c, reg: float, rho: tuple, div: str) -> tuple:
@@ -329,7 +336,7 @@ def mm_step(G, K, reg: float, rho: tuple, div: str, r) -> torch.Tensor:
                                                    + 1e-16)
     return K * G / (rho[0] * G.sum(1, keepdim=True) + rho[1] * G.sum(0, keepdim=True) + reg * G + 1e-16)
 
-# %% ../nbs/24_unbalanced.ipynb #32736c0e
+# %% ../nbs/24_unbalanced.ipynb #b8fe75f3
 def mm_values(G, M, a, b, c, reg: float, rho: tuple, div: str) -> tuple:
     "⟨G, M⟩ and POT's total: + ρ₁ D(G1, a) + ρ₂ D(Gᵀ1, b) (+ reg D(G, c) if reg > 0), D the generalized KL or ½‖·‖²"
     linear, m1, m2 = (G * M).sum(), G.sum(1), G.sum(0)
@@ -360,7 +367,7 @@ def as_mm(a, b, M, reg_m, c, reg, div, G0):
             check_finite(X, name)
     return a, b, M, c, G, float(reg), rho, div.lower(), ref
 
-# %% ../nbs/24_unbalanced.ipynb #424538c2
+# %% ../nbs/24_unbalanced.ipynb #465fe555
 def mm_unbalanced(a, b, M, reg_m, c=None, reg=0, div='kl', G0=None, numItermax=1000, stopThr=1e-15, verbose=False,
                   log=False, warn=False):
     "POT's unbalanced plan by majorization-minimization (Chapel et al. 2021); `warn`: a ConvergenceWarning if unmet"
@@ -390,12 +397,12 @@ def mm_unbalanced2(a, b, M, reg_m, c=None, reg=0, div='kl', G0=None, returnCost=
     value = lg[RETURN_COSTS[returnCost]]
     return (value, lg) if log else value
 
-# %% ../nbs/24_unbalanced.ipynb #3f16fc22
+# %% ../nbs/24_unbalanced.ipynb #6b6745e2
 def to_type_of_ref(t: torch.Tensor, ref):
     "`t` as a numpy array if `ref` is None, else as a tensor on ref's device"
     return t.detach().cpu().numpy() if ref is None else t.to(ref.device)
 
-# %% ../nbs/24_unbalanced.ipynb #c395d39d
+# %% ../nbs/24_unbalanced.ipynb #37ebfd96
 def translation(f, g, a, b, rho: tuple) -> torch.Tensor:
     "The optimal translation τ of (f + τ, g − τ): ρ̄ (log Σ a e^{−f/ρ₁} − log Σ b e^{−g/ρ₂}), per column"
     rho1, rho2 = rho
@@ -413,7 +420,7 @@ def reweighted(f, g, a, b, rho: tuple) -> tuple:
     b_w = b if rho[1] == np.inf else b * (-g / rho[1]).exp()
     return f, g, a_w / a_w.sum(0, keepdim=True), b_w / b_w.sum(0, keepdim=True), a_w.sum(0)
 
-# %% ../nbs/24_unbalanced.ipynb #8fe97163
+# %% ../nbs/24_unbalanced.ipynb #5b6fffc0
 def dual_1d(x, y, a, b, p: float) -> tuple:
     "Dual potentials of exact 1-D OT: the gradient of W_p^p in the weights, centred as POT does (Σ a f = Σ b g)"
     a, b = a.detach().requires_grad_(), b.detach().requires_grad_()
@@ -429,7 +436,7 @@ def as_columns(x, w) -> torch.Tensor:
     w = to_tensor(w, x.dtype, x.device)
     return w[:, None].expand_as(x) if w.ndim != x.ndim else w
 
-# %% ../nbs/24_unbalanced.ipynb #2528abb4
+# %% ../nbs/24_unbalanced.ipynb #47581b3f
 def uot_1d(u_values, v_values, reg_m, u_weights=None, v_weights=None, p=2, require_sort=True, numItermax=10,
            returnCost='linear', log=False):
     "POT's 1-D unbalanced OT by Frank-Wolfe (Séjourné et al. 2022): reweighted marginals and the value"
