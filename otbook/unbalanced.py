@@ -15,13 +15,14 @@ from .bregman import pot_input, check_method, ndim, first_tensor, as_float, as_p
 from .exact import wasserstein_1d
 
 # %% auto #0
-__all__ = ['REG_TYPES', 'UNBALANCED', 'CHECK_EVERY', 'NOT_CONVERGED', 'RETURN_COSTS', 'DIVS', 'reg_m_pair', 'UnbalancedProblem',
-           'as_unbalanced', 'relative_change', 'fresh', 'UnbalancedScaling', 'translation_exponents',
-           'translated_update', 'TranslationInvariant', 'StabilizedScaling', 'run_unbalanced', 'log_update',
-           'with_implicit_gradients', 'kl_div', 'unbalanced_values', 'unbalanced_scalings', 'unbalanced_method',
-           'sinkhorn_unbalanced', 'sinkhorn_unbalanced2', 'sinkhorn_knopp_unbalanced', 'sinkhorn_stabilized_unbalanced',
-           'sinkhorn_unbalanced_translation_invariant', 'mm_kernel', 'mm_step', 'mm_values', 'as_mm', 'mm_unbalanced',
-           'mm_unbalanced2', 'to_type_of_ref', 'translation', 'reweighted', 'dual_1d', 'as_columns', 'uot_1d']
+__all__ = ['REG_TYPES', 'ADJOINT_ITERS', 'UNBALANCED', 'CHECK_EVERY', 'NOT_CONVERGED', 'RETURN_COSTS', 'DIVS', 'reg_m_pair',
+           'UnbalancedProblem', 'as_unbalanced', 'relative_change', 'fresh', 'UnbalancedScaling',
+           'translation_exponents', 'translated_update', 'TranslationInvariant', 'StabilizedScaling', 'run_unbalanced',
+           'log_update', 'with_implicit_gradients', 'kl_div', 'unbalanced_values', 'unbalanced_scalings',
+           'unbalanced_method', 'sinkhorn_unbalanced', 'sinkhorn_unbalanced2', 'sinkhorn_knopp_unbalanced',
+           'sinkhorn_stabilized_unbalanced', 'sinkhorn_unbalanced_translation_invariant', 'mm_kernel', 'mm_step',
+           'mm_values', 'as_mm', 'mm_unbalanced', 'mm_unbalanced2', 'to_type_of_ref', 'translation', 'reweighted',
+           'dual_1d', 'as_columns', 'uot_1d']
 
 # %% ../nbs/24_unbalanced.ipynb #92dcc8cf
 REG_TYPES = ('kl', 'entropy')
@@ -205,17 +206,20 @@ def log_update(P: UnbalancedProblem, G: MatrixGeometry, log_uv: torch.Tensor) ->
     log_v = dampening(eps, P.rho[1]) * (P.hists.log() + G.block_softmin(eps, 'y', 'x', log_u) / eps)
     return torch.cat([log_u, log_v], -1)
 
+ADJOINT_ITERS = 5000  # most iterations of the adjoint equation (they stop at 1e-12): the TI map contracts slowly
+
 def with_implicit_gradients(P: UnbalancedProblem, log_uv: torch.Tensor, t=None) -> torch.Tensor:
     "log_uv (B,L) as it is, with the gradients of the fixed point in (a, b, M, c); `t`: of the translation-invariant one"
     if not (torch.is_grad_enabled() and any(x.requires_grad for x in (P.a, P.b, P.M, P.c))): return log_uv
     G = MatrixGeometry(P.M0)
-    if t is None: z = implicit_fixed_point(lambda z: log_update(P, G, z), log_uv)
+    if t is None: z = implicit_fixed_point(lambda z: log_update(P, G, z), log_uv, max_iter=ADJOINT_ITERS)
     else:
         a, b, B = P.a.expand(len(log_uv), -1), P.hists, len(log_uv)
         def update(z):
             uv, t_new = translated_update(G, a, b, P.rho, P.reg, z[:, :-1], z[0, -1])
             return torch.cat([uv, t_new.expand(B, 1)], -1)
-        z = implicit_fixed_point(update, torch.cat([log_uv.exp(), torch.as_tensor(t).to(log_uv).expand(B, 1)], -1))
+        z0 = torch.cat([log_uv.exp(), torch.as_tensor(t).to(log_uv).expand(B, 1)], -1)
+        z = implicit_fixed_point(update, z0, max_iter=ADJOINT_ITERS)
         z = z[:, :-1].log()
     return log_uv + (z - z.detach())
 
