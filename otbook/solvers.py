@@ -7,18 +7,18 @@ from __future__ import annotations
 import numpy as np
 import torch
 from .utils import UnsupportedError, check_choice, dist, unif, to_tensor, to_type_of
-from .geometry import row_blocks, MatrixGeometry
-from .loop import AlternatingLog, sinkhorn_loop
+from .geometry import row_blocks
 from .exact import emd2, wasserstein_1d
 from .sliced import sliced_wasserstein_distance, max_sliced_wasserstein_distance
 from .bregman import sinkhorn_log, empirical_sinkhorn2, pot_input, first_tensor, LazyPlan
+from .unbalanced import sinkhorn_knopp_unbalanced, mm_unbalanced
 from .losses import SamplesLoss
 
 # %% auto #0
 __all__ = ['CITATION', 'GRADS', 'REG_TYPES', 'SOLVE_METHODS', 'GEOMLOSS_BACKENDS', 'SAMPLE_METHODS', 'P_OF_METRIC', 'SLICED',
            'OTResult', 'detached', 'with_gradients', 'entropic_value', 'solve_exact', 'last_step', 'solve_entropic',
-           'solve', 'ScalingChange', 'kl_div', 'solve_unbalanced', 'solve_unbalanced_kl', 'solve_1d', 'solve_sliced',
-           'geomloss_backend', 'solve_geomloss', 'lazy_kl', 'solve_lazy', 'solve_sample']
+           'solve', 'solve_unbalanced', 'solve_1d', 'solve_sliced', 'geomloss_backend', 'solve_geomloss', 'lazy_kl',
+           'solve_lazy', 'solve_sample']
 
 # %% ../nbs/26_solvers.ipynb #a72e3de1
 CITATION = ("POT Python Optimal Transport library, Journal of Machine Learning Research, 22(78):1-8, 2021 "
@@ -66,7 +66,7 @@ GRADS = ('autodiff', 'envelope', 'last_step', 'detach')
 
 REG_TYPES = ('kl', 'entropy')
 
-SOLVE_METHODS = ('sinkhorn', 'sinkhorn_log')  # accepted by solve; entropic OT is always sinkhorn_log, as in POT
+SOLVE_METHODS = ('sinkhorn', 'sinkhorn_log', 'mm')  # accepted by solve; the problem picks the solver, as in POT
 
 def detached(*xs):
     "The tensors among `xs` detached (others as they are)"
@@ -125,69 +125,40 @@ def solve_entropic(M, a, b, reg, reg_type, max_iter, tol, verbose, grad):
 # %% ../nbs/26_solvers.ipynb #9d218397
 def solve(M, a=None, b=None, reg=None, c=None, reg_type='KL', unbalanced=None, unbalanced_type='KL', method=None,
           n_threads=1, max_iter=None, plan_init=None, potentials_init=None, tol=None, verbose=False, grad='autodiff'):
-    "POT's unified solver on a cost matrix M: exact OT (reg None or 0), entropic OT ('KL', 'entropy'), unbalanced KL"
+    "POT's unified solver on a cost matrix M: exact or entropic OT, unbalanced (KL or L2 penalties) with or without reg"
     with pot_input(): check_choice(grad, 'grad', GRADS)
     if method is not None and (not isinstance(method, str) or method.lower() not in SOLVE_METHODS):
         raise UnsupportedError(f"method: otbook's solve implements None or {SOLVE_METHODS}, got {method!r}")
-    if c is not None: raise UnsupportedError("c: a reference measure other than a bᵀ is not implemented")
+    if c is not None and unbalanced is None:
+        raise UnsupportedError("c: a reference measure other than a bᵀ is implemented for unbalanced OT only")
     like = M if torch.is_tensor(M) else np.asarray(M, dtype=np.float64)
     a = unif(like.shape[0], type_as=like) if a is None else a
     b = unif(like.shape[1], type_as=like) if b is None else b
-    if unbalanced is not None: return solve_unbalanced_kl(M, a, b, reg, reg_type, unbalanced, unbalanced_type, max_iter,
-                                                          tol, verbose)
+    if unbalanced is not None: return solve_unbalanced(M, a, b, reg, c, reg_type, unbalanced, unbalanced_type, max_iter,
+                                                       plan_init, potentials_init, tol, verbose)
     if not reg: return solve_exact(M, a, b, max_iter, n_threads)
     if not isinstance(reg_type, str) or reg_type.lower() not in REG_TYPES:
         raise UnsupportedError(f"reg_type: otbook implements {REG_TYPES} (case-insensitive), got {reg_type!r}")
     return solve_entropic(M, a, b, reg, reg_type.lower(), max_iter, tol, verbose, grad)
 
-# %% ../nbs/26_solvers.ipynb #e7c7d854
-class ScalingChange(AlternatingLog):
-    "POT's unbalanced stopping rule on the alternating log rule: ½ Σ (relative change of the scalings) at each update"
-    def step(self, u: torch.Tensor, t: torch.Tensor, eps: float) -> torch.Tensor:
-        self.previous = u
-        return super().step(u, t, eps)
-
-    def residual(self, u: torch.Tensor, t: torch.Tensor, eps: float) -> torch.Tensor:
-        "The change ½(‖Δu‖∞ / max(‖u‖∞, ‖u_prev‖∞, 1) + the same for v), as a 1-element tensor"
-        new, old = (self.G.split((s / eps).exp()[:, 0]) for s in (u, self.previous))
-        change = [(new[k] - old[k]).abs().max() / max(new[k].abs().max(), old[k].abs().max(), 1) for k in 'xy']
-        return (sum(change) / 2)[None]
-
 # %% ../nbs/26_solvers.ipynb #1c872fe1
-def kl_div(p, q):
-    "POT's kl_div(p, q) = Σ p log(p / q + 1e-16) (no mass term)"
-    return (p * (p / q + 1e-16).log()).sum()
-
-def solve_unbalanced(M, a, b, reg: float, reg_m: float, max_iter, tol, verbose: bool):
-    "POT's entropic unbalanced OT (KL penalties reg_m on both marginals, KL regularization against a bᵀ)"
-    ref = first_tensor(M, a, b)
-    if any(torch.is_tensor(x) and x.requires_grad for x in (M, a, b)):
-        raise UnsupportedError("grad: gradients of unbalanced OT are not implemented; detach the inputs")
-    M = to_tensor(M)
-    a, b = (to_tensor(x, M.dtype, M.device) for x in (a, b))
-    G = MatrixGeometry(M.mT)  # POT's order, u (on a) from v first: the sides swapped
-    w = torch.cat([b.log(), a.log()])[None, None]
-    res = sinkhorn_loop(None, w, [reg], rho=reg_m, tol=1e-9 if tol is None else tol,
-                        max_iter=(1000 if max_iter is None else max_iter) - 1, update=ScalingChange, geometry=G,
-                        init=torch.zeros_like(w), norm=2)
-    log_v, log_u = G.split(res.u[0, 0] / reg).values()
-    plan = a[:, None] * b[None, :] * (log_u[:, None] + log_v[None, :] - M / reg).exp()
-    linear = (plan * M).sum()
-    total = linear + reg * kl_div(plan, a[:, None] * b[None, :]) + reg_m * (kl_div(plan.sum(1), a) +
-                                                                          kl_div(plan.sum(0), b))
-    out = lambda t: to_type_of(t, ref)
-    return OTResult(potentials=(out(log_u), out(log_v)), value=out(total), value_linear=out(linear), plan=out(plan),
-                    log={'err': res.errors, 'logu': out(log_u), 'logv': out(log_v), 'cost': out(linear),
-                         'total_cost': out(total)})
-
-def solve_unbalanced_kl(M, a, b, reg, reg_type, unbalanced, unbalanced_type, max_iter, tol, verbose):
-    "The unbalanced problems otbook solves: reg > 0 with reg_type 'KL' and unbalanced_type 'KL', one scalar reg_m"
-    if not (isinstance(unbalanced_type, str) and unbalanced_type.lower() == 'kl'):
-        raise UnsupportedError(f"unbalanced_type: otbook implements 'KL' only, got {unbalanced_type!r}")
-    if not reg or not (isinstance(reg_type, str) and reg_type.lower() == 'kl'):
-        raise UnsupportedError("reg, reg_type: unbalanced OT needs reg > 0 and reg_type='KL' in otbook")
-    if not np.isscalar(unbalanced): raise UnsupportedError("unbalanced: one number (a pair is not implemented)")
-    return solve_unbalanced(M, a, b, reg, float(unbalanced), max_iter, tol, verbose)
+def solve_unbalanced(M, a, b, reg, c, reg_type, unbalanced, unbalanced_type, max_iter, plan_init, potentials_init, tol,
+                     verbose):
+    "POT's unbalanced paths of `solve`: entropic KL by unbalanced Sinkhorn, exact KL or L2 by majorization-minimization"
+    kind = unbalanced_type.lower() if isinstance(unbalanced_type, str) else unbalanced_type
+    if not reg and kind in ('kl', 'l2'):
+        plan, log = mm_unbalanced(a, b, M, reg_m=unbalanced, c=c, reg=0, div=kind,
+                                  G0=plan_init, numItermax=1000 if max_iter is None else max_iter,
+                                  stopThr=1e-12 if tol is None else tol, verbose=verbose, log=True)
+        return OTResult(value=log['total_cost'], value_linear=log['cost'], plan=plan, log=log)
+    if reg and isinstance(reg_type, str) and reg_type.lower() == 'kl' and kind == 'kl':
+        plan, log = sinkhorn_knopp_unbalanced(a, b, M, reg, unbalanced, 'kl', c, potentials_init,
+                                              numItermax=1000 if max_iter is None else max_iter,
+                                              stopThr=1e-9 if tol is None else tol, verbose=verbose, log=True)
+        return OTResult(potentials=(log['logu'], log['logv']), value=log['total_cost'], value_linear=log['cost'],
+                        plan=plan, log=log)
+    raise UnsupportedError(f"unbalanced_type, reg_type: otbook solves unbalanced 'KL' with reg > 0 and reg_type 'KL', "
+                           f"or 'KL' / 'L2' with reg 0; got {unbalanced_type!r}, {reg_type!r} with reg={reg!r}")
 
 # %% ../nbs/26_solvers.ipynb #ffe6b1f5
 GEOMLOSS_BACKENDS = {'geomloss': None, 'geomloss_auto': 'auto', 'geomloss_tensorized': 'tensorized',
