@@ -3,15 +3,16 @@
 nbdev's own preprocessing (`proc_nbs`: front matter, hidden cells removed, `show_doc` API
 cards) writes `_proc/`; pandoc (from the pypandoc-binary wheel) turns each processed notebook
 into a standalone HTML page with math as MathML (no network, no MathJax), figures inlined as
-data URIs, a sidebar linking every page (with an offline full-text search built by Pagefind), an
-in-page table of contents, previous/next links, a vendored math font, a gallery of the experiments
-on the home page, and an API index (`api.html`). Where Quarto exists, `nbdev_docs` still works from
+data URIs with a caption and alt text (the `*Figure: …*` sentence under a figure, moved into
+it), code of `#| code-fold` cells folded in `<details>`, a sidebar linking every page (with an
+offline full-text search built by Pagefind), an in-page table of contents, previous/next links, a
+vendored math font, a gallery of the experiments on the home page, and an API index (`api.html`). Where Quarto exists, `nbdev_docs` still works from
 the same notebooks and `nbs/_quarto.yml`.
 
     python tools/build_docs.py            # docs/ + README.md
     python tools/build_docs.py --readme   # README.md only
 """
-import hashlib, importlib, inspect, json, os, re, shutil, subprocess, sys
+import hashlib, html, importlib, inspect, json, os, re, shutil, subprocess, sys
 from pathlib import Path
 
 import yaml
@@ -40,7 +41,8 @@ main{margin-left:15rem;max-width:64rem;padding:1rem 2.5rem 4rem;box-sizing:borde
 nav#TOC{font-size:.86rem;border-left:2px solid #dde3ea;padding:.2rem .8rem;margin:1rem 0}
 nav#TOC ul{list-style:none;padding-left:.8rem;margin:.1rem 0}nav#TOC>ul{padding-left:0}
 nav#TOC a{color:#495057;text-decoration:none}nav#TOC a:hover{color:#2780e3}
-figure{margin:1rem 0}figcaption{font-size:.88rem;color:#495057;margin-top:.2rem}
+figure{margin:1rem 0}figcaption{font-size:.88rem;color:#495057;margin-top:.2rem}figcaption::before{content:'Figure: ';font-weight:600}
+details{margin:.6rem 0}details>summary{cursor:pointer;color:#2780e3;font-size:.9rem}details>summary+div,details>summary+pre{margin-top:.3rem}
 nav#TOC::before{content:'On this page';display:block;font-weight:600;color:#6c757d;margin-bottom:.2rem}
 @media (min-width:1400px){main{margin-right:16rem}
   nav#TOC{position:fixed;top:1rem;right:1rem;width:14rem;max-height:calc(100vh - 2rem);overflow-y:auto;margin:0}}
@@ -87,10 +89,40 @@ def text(x) -> str:
 
 
 def caption(prose: str) -> str:
-    "A figure's caption: the first sentence of the prose before it, as one line of markdown"
+    "A figure's caption: the first sentence of the prose before it (else its heading), as one line of markdown"
     para = next((p for p in prose.split('\n\n') if p.strip() and not p.lstrip().startswith(('#', '|', '```', '$$'))), '')
     first = re.split(r'(?<=[.:;])\s', ' '.join(para.split()), maxsplit=1)[0].rstrip(':;')
-    return (first or 'Figure').replace('[', '(').replace(']', ')')
+    heads = [line.lstrip('#').strip() for line in prose.splitlines() if line.startswith('#')]
+    return one_line(first or (heads[-1] if heads else '')) or 'Figure'
+
+
+FIG_CAP = re.compile(r'\A\s*\*Figure:\s*(.+?)\*(?=\s|\Z)\s*', re.S)  # `*Figure: …*` opening a markdown cell
+
+
+def one_line(md: str) -> str:
+    "Markdown on one line that can sit inside `![…]`: brackets kept where they pair up (as in `$[0, 1]$`)"
+    md = ' '.join(md.split())
+    depth = 0
+    for ch in md:
+        depth += (ch == '[') - (ch == ']')
+        if depth < 0: break
+    return md if depth == 0 else md.replace('[', '(').replace(']', ')')
+
+
+def figure_caption(md: str):
+    "(caption, the rest of the cell) when markdown `md` opens with the sentence `*Figure: …*`, else (None, md)"
+    m = FIG_CAP.match(md)
+    if not m: return None, md
+    cap = one_line(m[1]).rstrip()
+    return cap[:1].upper() + cap[1:], md[m.end():]
+
+
+def fold(code: str, d: dict) -> str:
+    "A code block, inside `<details>` when the cell says `#| code-fold: true` (closed) or `show` (open)"
+    block = f'```python\n{code}\n```'
+    if d.get('code-fold') not in ('true', 'show'): return block
+    summary = html.escape(d.get('code-summary', 'Code').strip('"\'') or 'Code')
+    return f'<details{" open" if d["code-fold"] == "show" else ""}>\n<summary>{summary}</summary>\n\n{block}\n\n</details>'
 
 
 def output_md(out: dict, cap: str = 'Figure') -> str:
@@ -109,27 +141,37 @@ def output_md(out: dict, cap: str = 'Figure') -> str:
     return ''
 
 
-def nb_to_md(nb: dict, drop_hidden: bool = False, out_class: str = '{.out}'):
-    "(front matter, markdown body) of a notebook: code, outputs and prose in order"
-    fm, parts, prose = {}, [], ''
-    for c in nb['cells']:
+def nb_to_md(nb: dict, drop_hidden: bool = False, out_class: str = '{.out}', captions: bool = True):
+    """(front matter, markdown body) of a notebook: code, outputs and prose in order. With `captions`, a figure's
+    caption is the `*Figure: …*` sentence opening the markdown cell after it (then not printed a second time)"""
+    fm, parts, prose, cells = {}, [], '', nb['cells']
+    taken = set()  # markdown cells whose caption sentence moved to the figure before them
+    for i, c in enumerate(cells):
         src = text(c['source'])
         if c['cell_type'] == 'raw' and src.startswith('---'):
             fm = yaml.safe_load(src.strip().strip('-')) or {}
             continue
         if c['cell_type'] == 'markdown':
-            parts.append(src)
+            if i in taken: src = figure_caption(src)[1]
+            if src.strip(): parts.append(src)
             prose = src
             continue
         if c['cell_type'] != 'code': continue
         d = directives(src)
         if drop_hidden and ('hide' in d or d.get('eval') == 'false' or 'default_exp' in d): continue
         code = '\n'.join(l for l in src.splitlines() if not l.startswith('#|')).strip()
-        if d.get('echo') != 'false' and code: parts.append(f'```python\n{code}\n```')
+        if d.get('echo') != 'false' and code: parts.append(fold(code, d))
         if d.get('output') == 'false': continue
+        outs = c.get('outputs', [])
         cap = d.get('fig-cap') or caption(prose)
-        outs = [output_md(o, cap) for o in c.get('outputs', [])]
-        parts += [md.replace('```{.out}', '```' + out_class) for md in outs if md]
+        after = cells[i + 1] if i + 1 < len(cells) else {}
+        last_png = max((k for k, o in enumerate(outs) if 'image/png' in o.get('data', {})), default=None)
+        if captions and last_png is not None and after.get('cell_type') == 'markdown':
+            below = figure_caption(text(after['source']))[0]
+            if below: taken.add(i + 1)
+        else: below = None
+        mds = [output_md(o, (below if below and k == last_png else None) or cap) for k, o in enumerate(outs)]
+        parts += [md.replace('```{.out}', '```' + out_class) for md in mds if md]
     return fm, '\n\n'.join(parts)
 
 
@@ -305,7 +347,7 @@ def build_site():
 
 def readme_text() -> str:
     "README.md: nbs/index.ipynb as markdown, hidden cells dropped, page links pointing at the website"
-    fm, md = nb_to_md(json.loads((NBS / 'index.ipynb').read_text()), drop_hidden=True, out_class='')
+    fm, md = nb_to_md(json.loads((NBS / 'index.ipynb').read_text()), drop_hidden=True, out_class='', captions=False)
     md = local_links(md, notebook_pages(), base=DOC_URL)
     return md.strip() + '\n\n<!-- generated from nbs/index.ipynb by tools/build_docs.py: do not edit -->\n'
 
