@@ -80,7 +80,7 @@ def test_search_index_and_gallery():
 SHOTS = DOCS.parent / '.screenshots'
 
 
-@pytest.mark.parametrize('page', ['index.html', 'geometry.html', 'gradient_flows_2d.html'])
+@pytest.mark.parametrize('page', ['index.html', 'geometry.html', 'exact.html', 'gradient_flows_2d.html'])
 @pytest.mark.parametrize('width', [1400, 420])
 def test_screenshots(page, width):
     "A screenshot at laptop and phone width, written to .screenshots/ for a person to look at"
