@@ -13,11 +13,11 @@ from torch.utils.checkpoint import checkpoint
 from .utils import sqdist
 
 # %% auto #0
-__all__ = ['FORMS', 'COSTS', 'KERNELS', 'BLOCKS', 'GEOMETRIES', 'ONLINE_MAX_DIM', 'keops', 'lazy_pair', 'sq_dists',
-           'half_sq_dists', 'dists', 'lazy_sq_dists', 'Cost', 'as_cost', 'Kernel', 'as_kernel', 'lse_', 'softmin_dense',
-           'row_blocks', 'SoftminSqEuclidean', 'softmin_sqeuclidean', 'Geometry', 'CloudGeometry', 'available_memory',
-           'check_fits', 'tensorized_bytes', 'plan_bytes', 'TensorizedGeometry', 'blockwise', 'BlockedGeometry',
-           'keops_works', 'keops_lse', 'OnlineGeometry', 'MatrixGeometry', 'choose_backend']
+__all__ = ['FORMS', 'COSTS', 'KERNELS', 'BLOCKS', 'GEOMETRIES', 'ONLINE_MAX_DIM', 'MULTISCALE_MIN', 'keops', 'lazy_pair',
+           'sq_dists', 'half_sq_dists', 'dists', 'lazy_sq_dists', 'Cost', 'as_cost', 'Kernel', 'as_kernel', 'lse_',
+           'softmin_dense', 'row_blocks', 'SoftminSqEuclidean', 'softmin_sqeuclidean', 'Geometry', 'CloudGeometry',
+           'available_memory', 'check_fits', 'tensorized_bytes', 'plan_bytes', 'TensorizedGeometry', 'blockwise',
+           'BlockedGeometry', 'keops_works', 'keops_lse', 'OnlineGeometry', 'MatrixGeometry', 'choose_backend']
 
 # %% ../nbs/10_geometry.ipynb #61d4a7c7
 @functools.cache
@@ -327,7 +327,10 @@ class BlockedGeometry(CloudGeometry):
         return max(8, self.entries // (self.B * m))
 
     def block_softmin(self, eps, rows, cols, h, detach=True):
-        X, Y = self.pts(rows), self.pts(cols, detach)
+        return self.softmin_points(eps, self.pts(rows), self.pts(cols, detach), h)
+
+    def softmin_points(self, eps: float, X: torch.Tensor, Y: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+        "f_i = −ε log Σ_j exp(h_j − C(X_i, Y_j)/ε) for any points X (B,n,D), Y (B,m,D), h (B,m), by row blocks"
         if self.cost.half_sq: return softmin_sqeuclidean(eps, X - self.center, Y - self.center, h, self.rows(Y.shape[-2]))
         return blockwise(lambda xb, Y, h: softmin_dense(eps, self.cost.matrix(xb, Y), h), X, Y, h, rows=self.rows(Y.shape[-2]))
 
@@ -415,10 +418,13 @@ class MatrixGeometry(Geometry):
 GEOMETRIES = {'tensorized': TensorizedGeometry, 'blocked': BlockedGeometry, 'online': OnlineGeometry}
 ONLINE_MAX_DIM = 3  # on CUDA, KeOps up to this dimension, `blocked` above (GeomLoss's experience; benchmark's GPU cells)
 
+MULTISCALE_MIN = 10000 ** 2  # auto: multiscale above this many pairs (GeomLoss's rule)
+
 def choose_backend(backend: str, N: int, M: int, D: int = 2, B: int = 1, itemsize: int = 4, device='cpu',
-                   half_sq: bool = False) -> str:
+                   half_sq: bool = False, multiscale: bool = False) -> str:
     "The backend `backend` ('auto' or a name in GEOMETRIES) stands for, on B problems of N×M points in dimension D"
     if backend != 'auto': return backend
+    if multiscale and half_sq and B == 1 and D <= 3 and N * M > MULTISCALE_MIN: return 'multiscale'
     free = available_memory(device)
     fits = free is None or tensorized_bytes(B, N, M, itemsize, half_sq) <= free
     if N * M <= 5000 ** 2 and fits: return 'tensorized'

@@ -10,13 +10,14 @@ import torch
 from .utils import (ConvergenceWarning, check_choice, check_finite, check_masses, check_ndim, check_positive,
                           check_open_interval, check_weights, to_tensor, to_type_of)
 from .geometry import GEOMETRIES, as_cost, as_kernel, choose_backend
+from .multiscale import MultiscaleGeometry, default_cluster_scale, final_update, multiscale_loop
 from .loop import (log_weights, dampening, max_diameter, epsilon_schedule, sinkhorn_loop, extrapolate,
                              marginal_error, implicit_fixed_point, transport_plan)
 
 # %% auto #0
-__all__ = ['LOW_PRECISION', 'ROUTINES', 'check_weights_for', 'check_clouds', 'parse_inputs', 'sinkhorn_value',
-           'hausdorff_potentials', 'kernel_value', 'sinkhorn_routine', 'hausdorff_routine', 'kernel_routine',
-           'warn_unconverged', 'SamplesLoss']
+__all__ = ['LOW_PRECISION', 'ROUTINES', 'check_weights_for', 'check_clouds', 'check_labels', 'split_labels', 'parse_inputs',
+           'sinkhorn_value', 'hausdorff_potentials', 'kernel_value', 'sinkhorn_routine', 'hausdorff_routine',
+           'kernel_routine', 'warn_unconverged', 'SamplesLoss']
 
 # %% ../nbs/30_losses.ipynb #be116993
 LOW_PRECISION = (torch.float16, torch.bfloat16)  # computed in float32, returned in the input's dtype
@@ -44,10 +45,25 @@ def check_clouds(x, y):
     return (x.float(), y.float()) if x.dtype in LOW_PRECISION else (x, y)
 
 # %% ../nbs/30_losses.ipynb #412f680b
+def check_labels(labels, x, name: str) -> torch.Tensor:
+    "Cluster labels (N,) of the points x (N,D), as an integer tensor on x's device"
+    labels = torch.as_tensor(labels, device=x.device if torch.is_tensor(x) else None)
+    n = x.shape[-2] if hasattr(x, 'shape') and len(x.shape) == 2 else None
+    if labels.is_floating_point() or labels.ndim != 1 or n is None or len(labels) != n:
+        raise ValueError(f"{name}: cluster labels must be integers of shape (N,) for points x of shape (N, D), "
+                         f"got {labels.dtype} of shape {tuple(labels.shape)} for points of shape {tuple(getattr(x, 'shape', ()))}")
+    return labels.long()
+
+def split_labels(args: tuple):
+    "GeomLoss's labelled call L(l_x, a, x, l_y, b, y): the labels (or None) and the other arguments"
+    if len(args) != 6: return None, args
+    lx, a, x, ly, b, y = args
+    return (check_labels(lx, x, 'l_x'), check_labels(ly, y, 'l_y')), (a, x, b, y)
+
 def parse_inputs(*args):
     "(a, x, b, y) as batched, checked tensors (B,N), (B,N,D), (B,M), (B,M,D); whether the input was batched; its dtype"
     if len(args) not in (2, 4):
-        raise ValueError(f"SamplesLoss takes (x, y) or (a, x, b, y), got {len(args)} arguments")
+        raise ValueError(f"SamplesLoss takes (x, y), (a, x, b, y) or (l_x, a, x, l_y, b, y), got {len(args)} arguments")
     a, x, b, y = (None, *args[:1], None, *args[1:]) if len(args) == 2 else args
     dtype = x.dtype if torch.is_tensor(x) and x.is_floating_point() else None
     x, y = check_clouds(x, y)
@@ -96,8 +112,8 @@ def sinkhorn_routine(L, G, a: torch.Tensor, b: torch.Tensor):
     blocks = ('cross', 'self') if L.debias else ('cross',)
     w = log_weights(c)[:, None].expand(-1, len(blocks), -1)
     softmin = partial(G.softmin, blocks=blocks)
-    res = L.solve(G, softmin, w, L.tol)
-    u = extrapolate(softmin, res.u, w, res.eps, L.rho)
+    res = L.solve(G, softmin, w, L.tol, blocks)
+    u = final_update(softmin, res, w, L.rho)
     FG = u[:, 0] - u[:, 1] if L.debias else u[:, 0]
     return sinkhorn_value(c, u, res.eps, L.rho, L.debias), *G.split(FG).values()
 
@@ -135,14 +151,14 @@ class SamplesLoss(torch.nn.Module):
                  reach: float | None = None,  # ρ = reach^p of unbalanced transport; None: balanced
                  diameter: float | None = None,  # start of the ε schedule; None: the clouds' bounding box diagonal
                  scaling: float = .5,  # ratio of successive blurs in the ε schedule, in (0, 1)
-                 truncate: float = 5,  # GeomLoss's multiscale option, unused here
+                 truncate: float | None = 5,  # multiscale: drop cluster pairs whose plan is below e^-truncate (None: keep all)
                  cost=None,  # user cost: callable (B,N,D),(B,M,D) -> (B,N,M) (tensorized, blocked) or KeOps formula (online)
                  kernel=None,  # user kernel(x, y, blur=) -> (B,N,M), or a KeOps formula, for the kernel losses
-                 cluster_scale=None,  # GeomLoss's multiscale option, unused here
+                 cluster_scale=None,  # multiscale: side of the grid cells (None: diameter / (√D·2000^(1/D)), GeomLoss's)
                  debias: bool = True,  # Sinkhorn divergence (True) or plain entropic OT (False)
                  potentials: bool = False,  # return the dual potentials (F, G) instead of the value
                  verbose: bool = False,  # print the ε schedule and the final marginal error of each call
-                 backend: str = 'auto',  # 'tensorized' (dense), 'blocked' (row blocks), 'online' (KeOps) or 'auto'
+                 backend: str = 'auto',  # 'tensorized' (dense), 'blocked' (row blocks), 'online' (KeOps), 'multiscale' or 'auto'
                  tol: float | None = None,  # iterate at the last ε until the marginal error < tol (None: GeomLoss's loop)
                  max_iter: int = 10000):  # most updates at the last ε when iterating to `tol`
         super().__init__()
@@ -169,16 +185,31 @@ class SamplesLoss(torch.nn.Module):
         return epsilon_schedule(self.p, self.diameter or max_diameter(x, y), self.blur, self.scaling)
 
 # %% ../nbs/30_losses.ipynb #8d547a25
-def _geometry(self, x: torch.Tensor, y: torch.Tensor):
-    "The geometry of the backend this call uses"
+def _geometry(self, x: torch.Tensor, y: torch.Tensor, a=None, b=None, labels=None, plan: bool = False):
+    "The geometry of the backend this call uses (multiscale: clusters of a, x and b, y, by grid or by `labels`)"
     B, N, D = x.shape
     cost = as_cost(self.cost, self.p)
-    backend = choose_backend(self.backend, N, y.shape[1], D, B, x.element_size(), x.device, cost.half_sq)
-    return GEOMETRIES[backend](x, y, self.p, cost)
+    clusterable = self.loss == 'sinkhorn' and not plan and B == 1 and self.cost is None and (D <= 3 or labels is not None)
+    pick = partial(choose_backend, N=N, M=y.shape[1], D=D, B=B, itemsize=x.element_size(), device=x.device,
+                   half_sq=cost.half_sq)
+    backend = 'multiscale' if labels is not None else pick(self.backend, multiscale=clusterable and self.p == 2)
+    if labels is not None and (self.backend not in ('auto', 'multiscale') or not clusterable):
+        raise ValueError(f"labels: cluster labels (the 6-argument call) need backend='auto' or 'multiscale' and "
+                         f"loss='sinkhorn' with the built-in cost, not backend={self.backend!r}, loss={self.loss!r}")
+    if backend == 'multiscale' and not clusterable:
+        backend = pick('auto')
+        warnings.warn(f"SamplesLoss: the multiscale backend computes sinkhorn values on one pair of clouds in D <= 3 "
+                      f"(any D with labels), with the built-in cost; this call uses {backend!r} instead", stacklevel=4)
+    if backend != 'multiscale': return GEOMETRIES[backend](x, y, self.p, cost)
+    scale = self.cluster_scale or default_cluster_scale(self.diameter or max_diameter(x, y), D)
+    return MultiscaleGeometry(x, y, self.p, cost, a, b, scale, labels or (None, None))
 
-def _solve(self, G, softmin, w: torch.Tensor, tol: float | None):
+def _solve(self, G, softmin, w: torch.Tensor, tol: float | None, blocks=('cross',)):
     "Run the loop on `softmin` from log-weights `w` (B,K,L); record the result, report it, warn if short of `tol`"
-    res = sinkhorn_loop(softmin, w, self.schedule(G.x, G.y), self.rho, tol=tol, max_iter=self.max_iter)
+    if G.name == 'multiscale':
+        res = multiscale_loop(G, blocks, w, self.schedule(G.x, G.y), self.rho, tol, self.max_iter, self.truncate)
+    else:
+        res = sinkhorn_loop(softmin, w, self.schedule(G.x, G.y), self.rho, tol=tol, max_iter=self.max_iter)
     self.result = res
     if self.verbose: self.report(G, softmin, res, w)
     warn_unconverged(res)
@@ -186,6 +217,8 @@ def _solve(self, G, softmin, w: torch.Tensor, tol: float | None):
 
 def _report(self, G, softmin, res, w):
     "Print the ε schedule and the final marginal error (the `verbose=True` report)"
+    if getattr(res, 'coarse', None) is not None:  # multiscale, ended on the clusters: their error
+        softmin, w = partial(G.coarse.softmin, blocks=res.coarse[3]), res.coarse[2]
     with torch.no_grad(): err = marginal_error(res.u, softmin(res.eps, w + res.u / res.eps), w, res.eps, self.rho)
     eps_list = self.schedule(G.x, G.y)
     extra = res.n_iter - len(eps_list)
@@ -198,9 +231,10 @@ SamplesLoss.geometry, SamplesLoss.solve, SamplesLoss.report = _geometry, _solve,
 
 # %% ../nbs/30_losses.ipynb #78ad876d
 def _forward(self, *args):
-    "The loss between the measures (x, y) or (a, x, b, y): (B,) or a scalar; (F, G) if `potentials`"
+    "The loss between (x, y), (a, x, b, y) or (l_x, a, x, l_y, b, y): (B,) or a scalar; (F, G) if `potentials`"
+    labels, args = split_labels(args)
     a, x, b, y, batched, dtype = parse_inputs(*args)
-    value, F, Gp = ROUTINES[self.loss](self, self.geometry(x, y), a, b)
+    value, F, Gp = ROUTINES[self.loss](self, self.geometry(x, y, a, b, labels), a, b)
     out = tuple(to_type_of((o if batched else o[0]).to(dtype), args[-1]) for o in ((F, Gp) if self.potentials else (value,)))
     return out if self.potentials else out[0]
 
@@ -209,7 +243,7 @@ def _plan(self, *args, tol: float | None = None):
     if self.loss != 'sinkhorn': raise ValueError(f"loss: plans exist for 'sinkhorn' only, not {self.loss!r}")
     a, x, b, y, batched, dtype = parse_inputs(*args)
     if self.rho is None: a, b = check_masses(a, b)
-    G = self.geometry(x, y)
+    G = self.geometry(x, y, plan=True)
     w = log_weights(torch.cat([a, b], -1))[:, None]
     softmin = partial(G.softmin, blocks=('cross',))
     res = self.solve(G, softmin, w, tol or self.tol or 1e-4)

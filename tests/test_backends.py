@@ -118,4 +118,63 @@ def test_blocked_plan_too_large_names_the_size(monkeypatch):
 
 
 def test_every_backend_is_in_the_table():
-    assert set(GEOMETRIES) == {'tensorized', 'blocked', 'online'}
+    assert set(GEOMETRIES) == {'tensorized', 'blocked', 'online', 'multiscale'}
+
+
+# --- multiscale: clusters, then the points; with `tol` the dense numbers, by default the accuracy of the notebook ---
+MULTISCALE = [dict(), dict(p=1), dict(debias=False), dict(reach=.5), dict(p=1, reach=.5, debias=False)]
+
+
+def big_clouds(N=300, M=200, seed=0, mass_b=1.):
+    "Weighted 2-D clouds large enough for several clusters at cluster_scale=.15"
+    g = torch.Generator().manual_seed(seed)
+    x, y = torch.rand(N, 2, generator=g, dtype=F64), .5 + .15 * torch.randn(M, 2, generator=g, dtype=F64)
+    a, b = torch.rand(N, generator=g, dtype=F64) + .1, torch.rand(M, generator=g, dtype=F64) + .1
+    a[3] = 0
+    return a / a.sum(), x, mass_b * b / b.sum(), y
+
+
+@pytest.mark.parametrize('truncate', [None, 5])
+@pytest.mark.parametrize('kw', MULTISCALE, ids=str)
+def test_multiscale_with_tol_gives_the_dense_values_and_gradients(kw, truncate, monkeypatch):
+    from otbook.multiscale import MultiscaleGeometry
+    monkeypatch.setattr(MultiscaleGeometry, 'entries', 2000)  # many blocks of kept pairs
+    args = big_clouds(mass_b=1. if 'reach' not in kw else 1.3)
+    ms = dict(kw, blur=.05, tol=1e-11, cluster_scale=.15, truncate=truncate)
+    (v, g), (v0, g0) = (value_and_grads(SamplesLoss(**ms, backend=bk), *args) for bk in ('multiscale', 'tensorized'))
+    assert rel(v, v0) < 1e-6
+    for u, u0 in zip(g, g0): assert rel(u, u0) < 1e-6
+    F, G = SamplesLoss(**ms, potentials=True, backend='multiscale')(*args)
+    F0, G0 = SamplesLoss(**ms, potentials=True, backend='tensorized')(*args)
+    assert rel(F, F0) < 1e-6 and rel(G, G0) < 1e-6
+
+
+def test_multiscale_default_accuracy():
+    "No tol: ending on the clusters (2-D) stays within 0.2 % of the same-schedule dense value at 3000 points"
+    a, x, b, y = big_clouds(N=3000, M=3000, seed=1)
+    v, v0 = (SamplesLoss(blur=.05, backend=bk)(a, x, b, y) for bk in ('multiscale', 'tensorized'))
+    assert rel(v, v0) < 2e-3
+
+
+def test_multiscale_auto_rule_and_labels():
+    from otbook.geometry import choose_backend
+    assert choose_backend('auto', 10 ** 5, 10 ** 5, D=3, half_sq=True, multiscale=True) == 'multiscale'
+    assert choose_backend('auto', 10 ** 5, 10 ** 5, D=4, half_sq=True, multiscale=True) == 'blocked'
+    assert choose_backend('auto', 10 ** 5, 10 ** 5, D=2, half_sq=False, multiscale=True) == 'blocked'  # p = 1
+    assert choose_backend('auto', 9000, 9000, D=2, half_sq=True, multiscale=True) == 'blocked'
+    a, x, b, y = big_clouds()
+    lx, ly = (z[:, 0] > .5).long(), (z[:, 1] > .5).long()  # 2 clusters per cloud, any D
+    x4, y4 = torch.cat([x, x], 1), torch.cat([y, y], 1)
+    v = SamplesLoss(blur=.1, tol=1e-11)(lx, a, x4, ly, b, y4)
+    torch.testing.assert_close(v, SamplesLoss(blur=.1, tol=1e-11, backend='tensorized')(a, x4, b, y4), rtol=1e-7, atol=0)
+    with pytest.raises(ValueError, match='labels'):
+        SamplesLoss(backend='online')(lx, a, x, ly, b, y)
+
+
+def test_multiscale_falls_back_with_a_warning():
+    a, x, b, y = big_clouds()
+    for kw, args in ((dict(loss='hausdorff'), (a, x, b, y)), (dict(cost=lambda u, v: torch.cdist(u, v)), (a, x, b, y)),
+                     (dict(), (a.expand(2, -1), x.expand(2, -1, -1), b.expand(2, -1), y.expand(2, -1, -1)))):
+        with pytest.warns(UserWarning, match='multiscale backend'):
+            v = SamplesLoss(**kw, backend='multiscale')(*args)
+        torch.testing.assert_close(v, SamplesLoss(**kw, backend='tensorized')(*args))
