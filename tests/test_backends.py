@@ -125,8 +125,8 @@ def test_every_backend_is_in_the_table():
 MULTISCALE = [dict(), dict(p=1), dict(debias=False), dict(reach=.5), dict(p=1, reach=.5, debias=False)]
 
 
-def big_clouds(N=300, M=200, seed=0, mass_b=1.):
-    "Weighted 2-D clouds large enough for several clusters at cluster_scale=.15"
+def big_clouds(N=120, M=80, seed=0, mass_b=1.):
+    "Weighted 2-D clouds large enough for several clusters at cluster_scale=.2"
     g = torch.Generator().manual_seed(seed)
     x, y = torch.rand(N, 2, generator=g, dtype=F64), .5 + .15 * torch.randn(M, 2, generator=g, dtype=F64)
     a, b = torch.rand(N, generator=g, dtype=F64) + .1, torch.rand(M, generator=g, dtype=F64) + .1
@@ -138,14 +138,17 @@ def big_clouds(N=300, M=200, seed=0, mass_b=1.):
 @pytest.mark.parametrize('kw', MULTISCALE, ids=str)
 def test_multiscale_with_tol_gives_the_dense_values_and_gradients(kw, truncate, monkeypatch):
     from otbook.multiscale import MultiscaleGeometry
-    monkeypatch.setattr(MultiscaleGeometry, 'entries', 2000)  # many blocks of kept pairs
+    monkeypatch.setattr(MultiscaleGeometry, 'entries', 500)  # several blocks of kept pairs
     args = big_clouds(mass_b=1. if 'reach' not in kw else 1.3)
-    ms = dict(kw, blur=.05, tol=1e-11, cluster_scale=.15, truncate=truncate)
+    ms = dict(kw, blur=.1, tol=1e-9, cluster_scale=.2, truncate=truncate)
     (v, g), (v0, g0) = (value_and_grads(SamplesLoss(**ms, backend=bk), *args) for bk in ('multiscale', 'tensorized'))
-    assert rel(v, v0) < 1e-6
-    for u, u0 in zip(g, g0): assert rel(u, u0) < 1e-6
     F, G = SamplesLoss(**ms, potentials=True, backend='multiscale')(*args)
     F0, G0 = SamplesLoss(**ms, potentials=True, backend='tensorized')(*args)
+    if 'reach' not in kw:  # balanced potentials are unique up to (F + c, G − c): so are the weights' gradients
+        c = (F - F0).mean()
+        F, G, g = F - c, G + c, (g[0] - c, g[1], g[2] + c, g[3])
+    assert rel(v, v0) < 1e-6
+    for u, u0 in zip(g, g0): assert rel(u, u0) < 1e-6
     assert rel(F, F0) < 1e-6 and rel(G, G0) < 1e-6
 
 
@@ -163,7 +166,7 @@ def test_multiscale_auto_rule_and_labels():
     assert choose_backend('auto', 10 ** 5, 10 ** 5, D=2, half_sq=False, multiscale=True) == 'blocked'  # p = 1
     assert choose_backend('auto', 9000, 9000, D=2, half_sq=True, multiscale=True) == 'blocked'
     a, x, b, y = big_clouds()
-    lx, ly = (z[:, 0] > .5).long(), (z[:, 1] > .5).long()  # 2 clusters per cloud, any D
+    lx, ly = (x[:, 0] > .5).long(), (y[:, 1] > .5).long()  # 2 clusters per cloud, any D
     x4, y4 = torch.cat([x, x], 1), torch.cat([y, y], 1)
     v = SamplesLoss(blur=.1, tol=1e-11)(lx, a, x4, ly, b, y4)
     torch.testing.assert_close(v, SamplesLoss(blur=.1, tol=1e-11, backend='tensorized')(a, x4, b, y4), rtol=1e-7, atol=0)
