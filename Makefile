@@ -5,6 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 FLAGS ?=
+WORKERS ?= 2
 # KeOps compiles each formula with g++ on first use: keep the builds in an ignored folder here.
 export KEOPS_CACHE_FOLDER := $(CURDIR)/.keops_cache
 EXPERIMENTS := $(sort $(wildcard nbs/5*.ipynb))
@@ -34,8 +35,9 @@ docs:
 	$(BIN)/python tools/build_docs.py
 
 # FLAGS="pykeops slow gpu" turns on the notebook cells and pytest tests flagged so.
+# Two workers, one thread each (tests/conftest.py); everything that compiles KeOps formulas runs in one of them.
 test:
-	NBDEV_FLAGS="$(FLAGS)" $(BIN)/python -m pytest
+	NBDEV_FLAGS="$(FLAGS)" $(BIN)/python -m pytest -n $(WORKERS) --dist loadgroup
 
 clean:
 	rm -rf _proc .pytest_cache .hypothesis
