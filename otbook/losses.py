@@ -11,7 +11,7 @@ from .utils import (ConvergenceWarning, check_choice, check_finite, check_masses
                           check_open_interval, check_weights, to_tensor, to_type_of)
 from .geometry import GEOMETRIES, as_cost, as_kernel, choose_backend
 from .multiscale import MultiscaleGeometry, default_cluster_scale, final_update, multiscale_loop
-from .loop import (log_weights, dampening, max_diameter, epsilon_schedule, sinkhorn_loop, extrapolate,
+from .loop import (log_weights, dampening, max_diameter, epsilon_schedule, sinkhorn_loop,
                              marginal_error, implicit_fixed_point, transport_plan)
 
 # %% auto #0

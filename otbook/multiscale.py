@@ -4,7 +4,6 @@
 
 # %% ../nbs/29_multiscale.ipynb #7f706c2a
 from __future__ import annotations
-import warnings
 from dataclasses import dataclass
 from functools import partial
 import torch

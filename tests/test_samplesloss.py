@@ -159,7 +159,7 @@ def test_numpy_in_numpy_out():
 
 BAD_PARAMETERS = [
     (dict(p=3), 'p must be one of'), (dict(loss='wasserstein'), 'loss must be one of'),
-    (dict(backend='multiscale'), 'backend must be one of'), (dict(reach=0.), 'reach must be'),
+    (dict(backend='sparse'), 'backend must be one of'), (dict(reach=0.), 'reach must be'),
     (dict(reach=-1.), 'reach must be'), (dict(scaling=1.), 'scaling must lie strictly between 0 and 1'),
     (dict(scaling=0.), 'scaling must lie'), (dict(blur=0.), 'blur must be'), (dict(tol=-1.), 'tol must be'),
     (dict(diameter=float('nan')), 'diameter must be'),
@@ -179,7 +179,7 @@ def test_bad_inputs():
         ((a[:-1], x, b, y), 'a has 8 weights but there are 9 points'), ((a, x, b[None], y), 'b must be 1-D'),
         ((-a, x, b, y), 'a has negative weights'), ((a, x, b * float('nan'), y), 'b contains NaN'),
         ((a, x, b * 2, y), 'a and b must have the same total mass'), ((x * float('inf'), y), 'x contains NaN'),
-        ((x, y.float()), 'y is torch.float32'), ((x,), 'takes (x, y) or (a, x, b, y)'),
+        ((x, y.float()), 'y is torch.float32'), ((x,), 'takes (x, y), (a, x, b, y)'),
         ((x[None].expand(2, -1, -1), y[None].expand(3, -1, -1)), 'y has batch size 3'),
     ]
     for args, msg in cases:
