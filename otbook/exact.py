@@ -224,13 +224,23 @@ def _cheapest(Ci, cols, k):
     return q
 
 @njit(cache=CACHE)
+def _regret_order(C):
+    "The rows by decreasing regret: second smallest minus smallest cost (rows of one column last)"
+    regret = np.empty(C.shape[0])
+    for i in range(C.shape[0]):
+        m1, m2 = np.inf, np.inf
+        for c in C[i]: m1, m2 = min(m1, c), min(m2, max(m1, c))
+        regret[i] = m2 - m1 if m2 < np.inf else 0.
+    return np.argsort(-regret, kind='mergesort')
+
+@njit(cache=CACHE)
 def _greedy_plan(a, b, C):
-    "Each row in turn sends its mass to its cheapest columns with room left: the arcs used (rows, columns, flows)"
+    "Each row in turn (by regret) sends its mass to its cheapest columns with room left: the arcs used (rows, columns, flows)"
     n, m = C.shape
     ra, rb, tiny = a.copy(), b.copy(), 1e-15 * a.sum()  # the masses left; below `tiny` they are rounding
     cols, k = np.arange(m), m  # the columns with room left are cols[:k]
     I, J, X, e = np.empty(n + m, np.int64), np.empty(n + m, np.int64), np.empty(n + m), 0
-    for i in range(n):
+    for i in _regret_order(C):
         while k > 0 and ra[i] > 0:
             q = _cheapest(C[i], cols, k)
             j = cols[q]
