@@ -214,17 +214,122 @@ def _pivot(T, F, C, e, W):
         _set_pi(F, R, F[PI, R] - sigma, False)
         _repot(T, F, T[THREAD, R], N - 1 - size, u_in, n)
 
+# %% ../nbs/20_exact.ipynb #b2e1d4c3
+@njit(cache=CACHE)
+def _cheapest(Ci, cols, k):
+    "Position q < k of the cheapest column cols[q] in row Ci"
+    best, q = Ci[cols[0]], 0
+    for p in range(1, k):
+        if Ci[cols[p]] < best: best, q = Ci[cols[p]], p
+    return q
+
+@njit(cache=CACHE)
+def _regret_order(C):
+    "The rows by decreasing regret: second smallest minus smallest cost (rows of one column last)"
+    regret = np.empty(C.shape[0])
+    for i in range(C.shape[0]):
+        m1, m2 = np.inf, np.inf
+        for c in C[i]: m1, m2 = min(m1, c), min(m2, max(m1, c))
+        regret[i] = m2 - m1 if m2 < np.inf else 0.
+    return np.argsort(-regret, kind='mergesort')
+
+@njit(cache=CACHE)
+def _greedy_plan(a, b, C):
+    "Each row in turn (by regret) sends its mass to its cheapest columns with room left: the arcs used (rows, columns, flows)"
+    n, m = C.shape
+    ra, rb, tiny = a.copy(), b.copy(), 1e-15 * a.sum()  # the masses left; below `tiny` they are rounding
+    cols, k = np.arange(m), m  # the columns with room left are cols[:k]
+    I, J, X, e = np.empty(n + m, np.int64), np.empty(n + m, np.int64), np.empty(n + m), 0
+    for i in _regret_order(C):
+        while k > 0 and ra[i] > 0:
+            q = _cheapest(C[i], cols, k)
+            j = cols[q]
+            x = min(ra[i], rb[j])
+            I[e], J[e], X[e] = i, j, x
+            e += 1
+            ra[i], rb[j] = ra[i] - x, rb[j] - x
+            if ra[i] <= tiny: ra[i] = 0.
+            if rb[j] <= tiny:
+                rb[j], k = 0., k - 1
+                cols[q] = cols[k]
+    return I[:e], J[:e], X[:e], rb
+
+# %% ../nbs/20_exact.ipynb #c3d2e5b4
+@njit(cache=CACHE)
+def _adjacency(I, J, n, N):
+    "The arcs at each of N nodes: those of node w are adj[ptr[w]:ptr[w + 1]]"
+    ptr = np.zeros(N + 1, np.int64)
+    for q in range(len(I)):
+        ptr[I[q] + 1] += 1
+        ptr[n + J[q] + 1] += 1
+    ptr = np.cumsum(ptr)
+    fill, adj = ptr[:-1].copy(), np.empty(2 * len(I), np.int64)
+    for q in range(len(I)):
+        for w in (I[q], n + J[q]):
+            adj[fill[w]] = q
+            fill[w] += 1
+    return ptr, adj
+
+@njit(cache=CACHE)
+def _attach(T, F, w, parent, arc, flow, pcost, n):
+    "Hang node `w` from `parent` by `arc` carrying `flow`, with signed cost `pcost` = π_w − π_parent"
+    T[PARENT, w], T[PRED, w], F[FLOW, w], F[PCOST, w] = parent, arc, flow, pcost
+    _set_pi(F, w, F[PI, parent] + pcost, w < n)
+
+@njit(cache=CACHE)
+def _thread_order(T, order):
+    "Thread, subtree sizes and last descendants of the tree whose preorder is `order` (root first)"
+    N = len(order)
+    for p in range(N): _link(T, order[p], order[(p + 1) % N])
+    T[SIZE] = 1
+    for p in range(N - 1, 0, -1): T[SIZE, T[PARENT, order[p]]] += T[SIZE, order[p]]
+    for p in range(N): T[LAST, order[p]] = order[p + T[SIZE, order[p]] - 1]
+
+# %% ../nbs/20_exact.ipynb #d4c3f6a5
+@njit(cache=CACHE)
+def _greedy_tree(a, b, C, A):
+    "The basis of the greedy plan: its forest, each tree hung from the root by a supply node's artificial arc"
+    n, m = C.shape
+    nm, R = n * m, n + m
+    I, J, X, rb = _greedy_plan(a, b, C)
+    ptr, adj = _adjacency(I, J, n, R + 1)
+    T, F = np.zeros((6, R + 1), np.int32), np.zeros((4, R + 1))
+    order, stack, seen = np.empty(R + 1, np.int64), np.empty(R + 1, np.int64), np.zeros(R + 1, np.bool_)
+    T[PARENT, R], T[PRED, R], order[0], seen[R], pos = -1, -1, R, True, 1
+    for r in range(R):  # supply nodes first: every tree holding one hangs from a supply node
+        if seen[r]: continue
+        _attach(T, F, r, R, nm + r, 0. if r < n else rb[r - n], 0. if r < n else A, n)
+        seen[r], stack[0], top = True, r, 1
+        while top > 0:  # depth first from r: a preorder
+            top -= 1
+            w = stack[top]
+            order[pos], pos = w, pos + 1
+            for p in range(ptr[w], ptr[w + 1]):
+                i, j, q = I[adj[p]], J[adj[p]], adj[p]
+                u = n + j if w < n else i
+                if seen[u]: continue
+                _attach(T, F, u, w, i * m + j, X[q], C[i, j] if u >= n else -C[i, j], n)
+                seen[u], stack[top], top = True, u, top + 1
+    _thread_order(T, order)
+    return T, F
+
 # %% ../nbs/20_exact.ipynb #20f6881b
+_GREEDY_ARCS = 10_000  # problems with fewer arcs start from the star
+
 def _block(n, m, factor=.5, floor=150):
     "Number of arcs in a pricing block"
     return min(n * m, max(int(factor * (n * m) ** .5), floor))
 
-@njit(cache=CACHE)
-def _max_min(C):
-    "The largest row minimum of C"
-    r = 0.
-    for i in range(C.shape[0]): r = max(r, C[i].min())
-    return r
+@njit(cache=CACHE, fastmath=True)
+def _scales(C):
+    "max C, and the largest of all row minima and column minima of C, in one pass over its rows"
+    top, low, col = 0., 0., C[0].copy()
+    for i in range(C.shape[0]):
+        Ci, r = C[i], C[i, 0]
+        for j in range(C.shape[1]):
+            r, top, col[j] = min(r, Ci[j]), max(top, Ci[j]), min(col[j], Ci[j])
+        low = max(low, r)
+    return top, max(low, col.max())
 
 @njit(cache=CACHE)
 def _art_flow(T, F, n, nm):
@@ -244,10 +349,10 @@ def _network_simplex(a, b, C, max_iter, B):
     "Exact OT for positive weights `a`, `b` of equal mass, pricing blocks of `B` arcs: plan, cost, u, v, pivots, status"
     n, m = C.shape
     nm, R = n * m, n + m
-    cmax = C.max() if C.max() > 0 else 1.
-    A = 2 * max(_max_min(C), _max_min(C.T))
-    A = A if A > 0 else 2 * cmax
-    T, F = _star_tree(a, b, A)
+    cmax, low = _scales(C)
+    cmax = cmax if cmax > 0 else 1.
+    A = 2 * low if low > 0 else 2 * cmax
+    T, F = _greedy_tree(a, b, C, A) if nm >= _GREEDY_ARCS and max_iter >= R else _star_tree(a, b, A)
     W = np.empty((3, R + 1), np.int32)  # workspace for the stem
     it, status, start = 0, 1, 0
     while True:
