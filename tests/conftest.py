@@ -25,6 +25,7 @@ def uses_keops(item) -> bool:
     return item.path.name == 'test_notebooks.py' and nb is not None and '#| pykeops' in Path(nb).read_text()
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the groups to name the items
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if uses_keops(item): item.add_marker(pytest.mark.xdist_group('keops'))  # one worker: no two compiles of a formula at once

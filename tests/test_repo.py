@@ -203,3 +203,18 @@ def test_runner_keeps_outputs_that_differ_only_in_timings(tmp_path):
     assert run_nbs.run(nb, set()) and nb.read_text() == first
     nb.write_text(first.replace('n = 3', 'n = 4'))
     assert run_nbs.run(nb, set()) and '4 apples in' in nb.read_text()
+
+
+def test_keops_tests_share_one_worker(tmp_path):
+    "`make test`'s two workers: every KeOps-compiling test runs on the same one (two compiles of a formula corrupt its .so)"
+    shutil.copy(ROOT / 'tests' / 'conftest.py', tmp_path / 'conftest.py')
+    log = tmp_path / 'workers.txt'
+    body = (f"import os, pytest\n@pytest.mark.parametrize('i', range(6))\ndef test_{{}}(i):\n"
+            f"    open({str(log)!r}, 'a').write('{{}} ' + os.environ['PYTEST_XDIST_WORKER'] + '\\n')\n")
+    (tmp_path / 'test_keops.py').write_text(body.format('compiles', 'keops'))
+    (tmp_path / 'test_other.py').write_text(body.format('plain', 'other'))
+    r = subprocess.run([sys.executable, '-m', 'pytest', '-q', '-p', 'no:cacheprovider', '-n', '2', '--dist', 'loadgroup',
+                        str(tmp_path)], capture_output=True, text=True, cwd=tmp_path)
+    assert r.returncode == 0, r.stdout[-2000:]
+    workers = [line.split() for line in log.read_text().splitlines()]
+    assert len(workers) == 12 and len({w for kind, w in workers if kind == 'keops'}) == 1, workers
