@@ -5,6 +5,7 @@
 # %% ../nbs/10_geometry.ipynb #f50b6447
 from __future__ import annotations
 import functools
+import math
 from dataclasses import dataclass
 from typing import Callable
 import torch
@@ -14,10 +15,11 @@ from .utils import sqdist
 
 # %% auto #0
 __all__ = ['FORMS', 'COSTS', 'KERNELS', 'BLOCKS', 'GEOMETRIES', 'ONLINE_MAX_DIM', 'MULTISCALE_MIN', 'keops', 'lazy_pair',
-           'sq_dists', 'half_sq_dists', 'dists', 'lazy_sq_dists', 'Cost', 'as_cost', 'Kernel', 'as_kernel', 'lse_',
-           'softmin_dense', 'row_blocks', 'SoftminSqEuclidean', 'softmin_sqeuclidean', 'Geometry', 'CloudGeometry',
-           'available_memory', 'check_fits', 'tensorized_bytes', 'plan_bytes', 'TensorizedGeometry', 'blockwise',
-           'BlockedGeometry', 'keops_works', 'keops_lse', 'OnlineGeometry', 'MatrixGeometry', 'choose_backend']
+           'sq_dists', 'half_sq_dists', 'dists', 'lazy_sq_dists', 'Cost', 'as_cost', 'Kernel', 'as_kernel', 'exp_floor',
+           'finite_or_zero', 'lse_', 'logsumexp', 'softmin_dense', 'row_blocks', 'SoftminSqEuclidean',
+           'softmin_sqeuclidean', 'Geometry', 'CloudGeometry', 'available_memory', 'check_fits', 'tensorized_bytes',
+           'plan_bytes', 'TensorizedGeometry', 'blockwise', 'BlockedGeometry', 'keops_works', 'keops_lse',
+           'OnlineGeometry', 'MatrixGeometry', 'choose_backend']
 
 # %% ../nbs/10_geometry.ipynb #61d4a7c7
 @functools.cache
@@ -117,15 +119,29 @@ def as_kernel(kernel, name: str, blur: float) -> Kernel:
     raise ValueError(f"kernel: expected None, a callable kernel(x, y, blur=) or a KeOps formula, got {type(kernel).__name__}")
 
 # %% ../nbs/10_geometry.ipynb #116a47a6
+def exp_floor(dtype: torch.dtype) -> float:
+    "The lowest exponent kept: 99% of log(the smallest normal number of `dtype`), −86.5 in float32, −701 in float64"
+    return .99 * math.log(torch.finfo(dtype).tiny)
+
+def finite_or_zero(m: torch.Tensor) -> torch.Tensor:
+    "m where it is finite, 0 elsewhere (a row of −inf shifted by 0 stays −inf)"
+    return torch.where(m.isfinite(), m, torch.zeros_like(m))
+
 def lse_(buf: torch.Tensor) -> torch.Tensor:
     "log Σ_j exp(buf_ij) along the last axis, computed in place (`buf` is overwritten)"
     m = buf.amax(-1, keepdim=True)
-    return (m + buf.sub_(m).exp_().sum(-1, keepdim=True).log()).squeeze(-1)
+    terms = buf.sub_(finite_or_zero(m)).clamp_min_(exp_floor(buf.dtype)).exp_()
+    return (m + terms.sum(-1, keepdim=True).log()).squeeze(-1)
+
+def logsumexp(z: torch.Tensor) -> torch.Tensor:
+    "log Σ_j exp(z_ij) along the last axis, differentiable, with `lse_`'s floor"
+    m = z.detach().amax(-1, keepdim=True)
+    return (m + (z - finite_or_zero(m)).clamp_min(exp_floor(z.dtype)).exp().sum(-1, keepdim=True).log()).squeeze(-1)
 
 # %% ../nbs/10_geometry.ipynb #35a424fb
 def softmin_dense(eps: float, C: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
     "f_i = −ε log Σ_j exp(h_j − C_ij/ε) for a cost matrix `C` (B,N,M) and `h` (B,M)"
-    if torch.is_grad_enabled(): return -eps * (h[..., None, :] - C / eps).logsumexp(-1)
+    if torch.is_grad_enabled(): return -eps * logsumexp(h[..., None, :] - C / eps)
     return -eps * lse_(torch.sub(h[..., None, :], C, alpha=1 / eps))
 
 # %% ../nbs/10_geometry.ipynb #7652a50a
@@ -152,18 +168,18 @@ class SoftminSqEuclidean(torch.autograd.Function):
     @once_differentiable  # no Hessians through it: a clear error rather than a wrong number
     def backward(ctx, g):
         x, y, hy, lse = ctx.saved_tensors
+        need_x, need_y, need_h = ctx.needs_input_grad[1:4]
         gx, gy, col = torch.empty_like(x), torch.zeros_like(y), torch.zeros_like(hy)
         blocks = row_blocks(x.shape[-2], ctx.rows)
         buf = hy.new_empty(*x.shape[:-2], blocks[0].stop, y.shape[-2])
         for r in blocks:
             W = torch.baddbmm(hy[..., None, :], x[..., r, :], y.mT, alpha=1 / ctx.eps, out=buf[..., :r.stop - r.start, :])
-            W.sub_(lse[..., r, None]).exp_().mul_(g[..., r, None])  # W_ij = g_i s_ij, s the soft-min's weights
-            col += W.sum(-2)
-            gx[..., r, :] = g[..., r, None] * x[..., r, :] - W @ y
-            gy -= W.mT @ x[..., r, :]
+            W.sub_(lse[..., r, None]).clamp_min_(exp_floor(W.dtype)).exp_().mul_(g[..., r, None])  # W_ij = g_i s_ij, s the soft-min's weights
+            if need_y or need_h: col += W.sum(-2)
+            if need_x: gx[..., r, :] = g[..., r, None] * x[..., r, :] - W @ y
+            if need_y: gy -= W.mT @ x[..., r, :]
         gy += col[..., None] * y
-        return (None, gx if ctx.needs_input_grad[1] else None, gy if ctx.needs_input_grad[2] else None,
-                -ctx.eps * col if ctx.needs_input_grad[3] else None, None)
+        return None, gx if need_x else None, gy if need_y else None, -ctx.eps * col if need_h else None, None
 
 # %% ../nbs/10_geometry.ipynb #b73560e1
 def softmin_sqeuclidean(eps: float, x: torch.Tensor, y: torch.Tensor, h: torch.Tensor, rows: int | None = None):

@@ -154,7 +154,7 @@ class SamplesLoss(torch.nn.Module):
                  truncate: float | None = 5,  # multiscale: drop cluster pairs whose plan is below e^-truncate (None: keep all)
                  cost=None,  # user cost: callable (B,N,D),(B,M,D) -> (B,N,M) (tensorized, blocked) or KeOps formula (online)
                  kernel=None,  # user kernel(x, y, blur=) -> (B,N,M), or a KeOps formula, for the kernel losses
-                 cluster_scale=None,  # multiscale: side of the grid cells (None: diameter / (√D·2000^(1/D)), GeomLoss's)
+                 cluster_scale=None,  # multiscale: side of the grid cells (None: diameter / (√D·n^(1/D)), n = 2000 cells, 4000 in 2-D)
                  debias: bool = True,  # Sinkhorn divergence (True) or plain entropic OT (False)
                  potentials: bool = False,  # return the dual potentials (F, G) instead of the value
                  verbose: bool = False,  # print the ε schedule and the final marginal error of each call

@@ -7,13 +7,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import partial
 import torch
-from .geometry import BLOCKS, GEOMETRIES, BlockedGeometry, choose_backend
+from .geometry import BLOCKS, GEOMETRIES, BlockedGeometry, choose_backend, logsumexp
 from .loop import SinkhornResult, dampening, log_weights, sinkhorn_loop, extrapolate
 
 # %% auto #0
-__all__ = ['grid_labels', 'Clusters', 'clusterize', 'range_indices', 'segment_max', 'cluster_cost_bound', 'column_groups',
-           'MultiscaleGeometry', 'MultiscaleResult', 'final_update', 'default_cluster_scale', 'jump_index',
-           'multiscale_loop']
+__all__ = ['grid_labels', 'z_order', 'Clusters', 'clusterize', 'range_indices', 'segment_max', 'distance_cost',
+           'cluster_cost_bound', 'column_groups', 'singletons', 'extension_keep', 'MultiscaleGeometry',
+           'MultiscaleResult', 'final_update', 'default_cluster_scale', 'jump_index', 'multiscale_loop']
 
 # %% ../nbs/29_multiscale.ipynb #e8e7cac7
 def grid_labels(x: torch.Tensor, scale: float) -> torch.Tensor:
@@ -23,6 +23,17 @@ def grid_labels(x: torch.Tensor, scale: float) -> torch.Tensor:
     lin = torch.zeros_like(cell[:, 0])
     for d in range(x.shape[1]): lin = lin * radix[d] + cell[:, d]
     return torch.unique(lin, return_inverse=True)[1]
+
+def z_order(z: torch.Tensor) -> torch.Tensor:
+    "The order of the points z (K,D) along a Z-curve (Morton order) on a grid of their bounding box"
+    D = z.shape[1]
+    bits = min(10, 62 // D)  # one 63-bit key; no curve (the given order) above 62 dimensions
+    lo, hi = z.min(0).values, z.max(0).values
+    q = ((z - lo) / (hi - lo).clamp_min(torch.finfo(z.dtype).tiny) * (2 ** bits - 1)).round().long()
+    key = torch.zeros_like(q[:, 0])
+    for b in range(bits):
+        for d in range(D): key |= ((q[:, d] >> b) & 1) << (b * D + d)
+    return torch.argsort(key, stable=True)
 
 # %% ../nbs/29_multiscale.ipynb #af98b8da
 @dataclass
@@ -41,19 +52,22 @@ class Clusters:
     def counts(self) -> torch.Tensor: return self.offsets.diff()
 
 def clusterize(a: torch.Tensor, x: torch.Tensor, labels: torch.Tensor) -> Clusters:
-    "Clusters of the points x (N,D) with weights a (N,) by labels (N,) (renumbered 0..K−1)"
+    "Clusters of the points x (N,D) with weights a (N,) by labels (N,), renumbered 0..K−1 along a Z-curve"
     labels = torch.unique(labels.long(), return_inverse=True)[1]
     K = int(labels.max()) + 1
-    perm = torch.argsort(labels, stable=True)
-    inv = torch.empty_like(perm)
-    inv[perm] = torch.arange(len(perm), device=perm.device)
-    offsets = torch.cat([labels.new_zeros(1), torch.bincount(labels, minlength=K).cumsum(0)])
     xd, ad = x.detach(), a.detach()
     heavy = torch.zeros(K, dtype=x.dtype, device=x.device).index_add_(0, labels, ad)[labels] > 0
     wt = torch.where(heavy, ad, torch.ones_like(ad))  # a cluster of weight 0: its plain mean
     total = torch.zeros(K, dtype=x.dtype, device=x.device).index_add_(0, labels, wt)
     centroid = torch.zeros(K, x.shape[1], dtype=x.dtype, device=x.device).index_add_(0, labels, wt[:, None] * xd)
-    centroid = centroid / total[:, None]
+    order = z_order(centroid / total[:, None])
+    rank = torch.empty_like(order)
+    rank[order] = torch.arange(K, device=x.device)
+    labels, centroid = rank[labels], (centroid / total[:, None])[order]
+    perm = torch.argsort(labels, stable=True)
+    inv = torch.empty_like(perm)
+    inv[perm] = torch.arange(len(perm), device=perm.device)
+    offsets = torch.cat([labels.new_zeros(1), torch.bincount(labels, minlength=K).cumsum(0)])
     spread = (xd - centroid[labels]).norm(dim=1)
     radius = torch.zeros(K, dtype=x.dtype, device=x.device).scatter_reduce_(0, labels, spread, 'amax')
     return Clusters(perm, inv, labels, offsets, centroid, radius)
@@ -70,28 +84,47 @@ def segment_max(v: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
     return torch.segment_reduce(v, 'max', offsets=offsets)
 
 # %% ../nbs/29_multiscale.ipynb #4b4e0e39
-def cluster_cost_bound(p: int, c1, r1, c2, r2) -> torch.Tensor:
-    "A lower bound (K1,K2) of the cost between the points of balls (c1_I, r1_I) and (c2_J, r2_J)"
-    d = (torch.cdist(c1, c2) - r1[:, None] - r2[None, :]).clamp_min(0)
+def distance_cost(p: int, d: torch.Tensor) -> torch.Tensor:
+    "The cost of a distance d: d for p = 1, ½d² for p = 2"
     return d ** 2 / 2 if p == 2 else d
 
+def cluster_cost_bound(p: int, c1, r1, c2, r2) -> torch.Tensor:
+    "A lower bound (K1,K2) of the cost between the points of balls (c1_I, r1_I) and (c2_J, r2_J)"
+    return distance_cost(p, (torch.cdist(c1, c2) - r1[:, None] - r2[None, :]).clamp_min(0))
+
 # %% ../nbs/29_multiscale.ipynb #eded10cf
-def column_groups(keep: torch.Tensor, rows: Clusters, cols: Clusters, entries: int):
-    "Consecutive row clusters grouped while rows × (union of their kept columns) ≤ entries: [(row slice, col idx)]"
+def column_groups(keep: torch.Tensor, rows: Clusters, cols: Clusters, entries: int, waste: float = 1.5):
+    "Consecutive row clusters grouped while rows × (union of their kept columns) ≤ entries and ≤ waste × the kept terms"
     counts_r, counts_c = rows.counts.tolist(), cols.counts.to(torch.float64)
-    groups, start, union, n = [], 0, None, 0
+    kept_cols = (keep * counts_c).sum(1).tolist()
+    groups, start, union, n, kept = [], 0, None, 0, 0.
     def close(stop, union):
         J = union.nonzero()[:, 0]
         idx = range_indices(cols.offsets[J], cols.counts[J])
         groups.append((slice(int(rows.offsets[start]), int(rows.offsets[stop])), idx))
     for I in range(rows.K):
         new = keep[I] if union is None else union | keep[I]
-        if union is not None and (n + counts_r[I]) * float(counts_c[new].sum()) > entries:
-            close(I, union)
-            start, new, n = I, keep[I], 0
-        union, n = new, n + counts_r[I]
+        if union is not None:
+            size = (n + counts_r[I]) * float(counts_c[new].sum())
+            if size > entries or size > waste * (kept + counts_r[I] * kept_cols[I]):
+                close(I, union)
+                start, new, n, kept = I, keep[I], 0, 0.
+        union, n, kept = new, n + counts_r[I], kept + counts_r[I] * kept_cols[I]
     close(rows.K, union)
     return groups
+
+# %% ../nbs/29_multiscale.ipynb #e1a7c0d3
+def singletons(z: torch.Tensor) -> Clusters:
+    "The points z (K,D) as K clusters of one point each"
+    i = torch.arange(len(z), device=z.device)
+    return Clusters(i, i, i, torch.arange(len(z) + 1, device=z.device), z, z.new_zeros(len(z)))
+
+def extension_keep(p: int, R: Clusters, yc, g, log_b, eps: float, T: float) -> torch.Tensor:
+    "Centroids yc (K2,D) kept in the extension to each cluster I of R: (F_I + g_J − C̲_IJ)/ε > −T"
+    d = torch.cdist(R.centroid, yc)
+    F = -eps * logsumexp(log_b + (g - distance_cost(p, d + R.radius[:, None])) / eps)[:, None]
+    plan = (F + g - distance_cost(p, (d - R.radius[:, None]).clamp_min(0))) / eps  # ≥ log of the plan at I's points
+    return (plan > -T) | (plan == plan.max(1, keepdim=True).values)  # and never an empty row
 
 # %% ../nbs/29_multiscale.ipynb #cef74222
 class MultiscaleGeometry(BlockedGeometry):
@@ -128,14 +161,32 @@ class MultiscaleGeometry(BlockedGeometry):
         out = torch.cat([self.softmin_points(eps, X[:, r], Y[:, idx], hs[..., idx]) for r, idx in self.groups[rows, cols]], -1)
         return out[..., self.clusters[rows].inv]
 
-    def from_coarse(self, eps: float, uc: torch.Tensor, wc: torch.Tensor, blocks, rho) -> torch.Tensor:
-        "Fine potentials (B,K,L) from coarse ones uc (B,K,Kx+Ky): λ·smin_ε of the coarse columns at every point"
-        out, coarse = [], self.coarse.split(wc + uc / eps)
-        for k, block in enumerate(blocks):
-            hk = {s: v[:, k] for s, v in coarse.items()}
-            out.append(torch.cat([self.softmin_points(eps, self.pts(r), self.coarse.pts(c, True), hk[c])
-                                  for r, c in BLOCKS[block]], -1))
+    def from_coarse(self, eps: float, uc: torch.Tensor, wc: torch.Tensor, blocks, rho, T=None) -> torch.Tensor:
+        "Fine potentials (B,K,L) from coarse ones uc (B,K,Kx+Ky) and log-weights wc: λ·(every block's extension)"
+        g, log_b = self.coarse.split(uc), self.coarse.split(wc)
+        out = [torch.cat([self.extend(eps, r, c, g[c][:, k], log_b[c][:, k], T) for r, c in BLOCKS[block]], -1)
+               for k, block in enumerate(blocks)]
         return dampening(eps, rho) * torch.stack(out, 1)
+
+    def jump(self, eps: float, uc: torch.Tensor, wc: torch.Tensor, blocks, rho, T=None) -> torch.Tensor:
+        "Fine potentials at the jump: the extension of uc plus each cluster's lag uc − λ·smin_ε(wc + uc/ε)"
+        lag = uc - dampening(eps, rho) * self.coarse.softmin(eps, wc + uc / eps, blocks)
+        return self.from_coarse(eps, uc, wc, blocks, rho, T) + self.refine(lag)
+
+    def refine(self, vc: torch.Tensor) -> torch.Tensor:
+        "Cluster values vc (B,K,Kx+Ky) at the points (B,K,L): each point takes its cluster's"
+        parts = self.coarse.split(vc)
+        return torch.cat([parts[s][..., c.labels] for s, c in self.clusters.items()], -1)
+
+    def extend(self, eps: float, r: str, c: str, g, log_b, T=None) -> torch.Tensor:
+        "−ε log Σ_J b_J exp((g_J − C(x_i, ȳ_J))/ε) at the points x_i of side r over the centroids of side c (kept ones if T)"
+        X, Yc, h = self.pts(r), self.coarse.pts(c, True), log_b + g / eps
+        if T is None: return self.softmin_points(eps, X, Yc, h)
+        R = self.clusters[r]
+        keep = extension_keep(self.p, R, Yc[0], g[0].detach(), log_b[0].detach(), eps, T)
+        X = self.sorted[r]
+        return torch.cat([self.softmin_points(eps, X[:, rows], Yc[:, J], h[:, J])
+                          for rows, J in column_groups(keep, R, singletons(Yc[0]), self.entries)], -1)[..., R.inv]
 
     def truncate(self, eps: float, u: torch.Tensor, blocks, T: float):
         "Keep the cluster pairs where the plan of the potentials u (B,K,L) may exceed e^−T: a bound over each pair"
@@ -152,20 +203,20 @@ class MultiscaleGeometry(BlockedGeometry):
 # %% ../nbs/29_multiscale.ipynb #a2164335
 @dataclass
 class MultiscaleResult(SinkhornResult):
-    "The loop's result on the finest level it reached; `coarse` = (G, uc, wc, blocks) if it ended on the clusters"
+    "The loop's result on the finest level it reached; `coarse` = (G, uc, wc, blocks, T) if it ended on the clusters"
     coarse: tuple | None = None
     kept: dict | None = None  # the cluster pairs kept by truncation, per block (rows, cols)
 
 def final_update(softmin, res, w, rho):
     "One last differentiable update (envelope gradients), from the coarse potentials if the loop ended there"
     if getattr(res, 'coarse', None) is None: return extrapolate(softmin, res.u, w, res.eps, rho)
-    G, uc, wc, blocks = res.coarse
-    return G.from_coarse(res.eps, uc.detach(), wc.detach(), blocks, rho)
+    G, uc, wc, blocks, T = res.coarse
+    return G.from_coarse(res.eps, uc.detach(), wc.detach(), blocks, rho, T)
 
 # %% ../nbs/29_multiscale.ipynb #dcbf0a02
 def default_cluster_scale(diameter: float, D: int) -> float:
-    "GeomLoss's cell size: about 2000 cells in the bounding box"
-    return diameter / (D ** .5 * 2000 ** (1 / D))
+    "The cell size: about 2000 cells in the bounding box (GeomLoss's), 4000 in 2-D"
+    return diameter / (D ** .5 * (4000 if D == 2 else 2000) ** (1 / D))
 
 def jump_index(eps_list: list, scale: float, p: int) -> int:
     "GeomLoss's jump: the last ε on the clusters is the one before the first (from the third) below scale^p"
@@ -178,12 +229,18 @@ def multiscale_loop(G, blocks, w, eps_list, rho=None, tol=None, max_iter=10000, 
     wc = G.coarsen(w)
     res = sinkhorn_loop(partial(G.coarse.softmin, blocks=blocks), wc, eps_list[:k + 1], rho)
     if k == len(eps_list) - 1 and tol is None:
-        return MultiscaleResult(res.u, res.eps, res.n_iter, coarse=(G, res.u, wc, blocks))
+        return MultiscaleResult(res.u, res.eps, res.n_iter, coarse=(G, res.u, wc, blocks, truncate))
+    softmin, fine_eps = partial(G.softmin, blocks=blocks), eps_list[k + 1:] or eps_list[-1:]
+    cut = lambda eps, u: truncate is not None and G.truncate(eps, u, blocks, truncate)
     with torch.no_grad():
-        u = G.from_coarse(eps_list[k], res.u, wc, blocks, rho)
-        if truncate is not None: G.truncate(eps_list[k], u, blocks, truncate)
-    fine = sinkhorn_loop(partial(G.softmin, blocks=blocks), w, eps_list[k + 1:] or eps_list[-1:], rho, tol, max_iter, init=u)
-    return MultiscaleResult(fine.u, fine.eps, res.n_iter + fine.n_iter, fine.errors, fine.tol, fine.converged,
-                            kept=dict(G.kept))
+        u = G.jump(eps_list[k], res.u, wc, blocks, rho, truncate)
+        if tol is not None: cut(eps_list[k], u)  # with tol: the jump's pairs throughout, one kernel to converge on
+        for eps in fine_eps[:-1]:  # without: one update per ε over the pairs of the potentials of the moment
+            if tol is None: cut(eps, u)
+            u = sinkhorn_loop(softmin, w, [eps], rho, init=u).u
+        if tol is None: cut(fine_eps[-1], u)
+    fine = sinkhorn_loop(softmin, w, fine_eps[-1:], rho, tol, max_iter, init=u)
+    return MultiscaleResult(fine.u, fine.eps, res.n_iter + len(fine_eps) - 1 + fine.n_iter, fine.errors, fine.tol,
+                            fine.converged, kept=dict(G.kept))
 
 GEOMETRIES['multiscale'] = MultiscaleGeometry
