@@ -12,7 +12,7 @@ from .loop import SinkhornResult, dampening, log_weights, sinkhorn_loop, extrapo
 
 # %% auto #0
 __all__ = ['grid_labels', 'z_order', 'Clusters', 'clusterize', 'range_indices', 'segment_max', 'distance_cost',
-           'cluster_cost_bound', 'column_groups', 'singletons', 'extension_keep', 'MultiscaleGeometry',
+           'cluster_cost_bound', 'column_groups', 'members', 'singletons', 'extension_keep', 'MultiscaleGeometry',
            'MultiscaleResult', 'final_update', 'default_cluster_scale', 'jump_index', 'multiscale_loop']
 
 # %% ../nbs/29_multiscale.ipynb #e8e7cac7
@@ -94,14 +94,12 @@ def cluster_cost_bound(p: int, c1, r1, c2, r2) -> torch.Tensor:
 
 # %% ../nbs/29_multiscale.ipynb #eded10cf
 def column_groups(keep: torch.Tensor, rows: Clusters, cols: Clusters, entries: int, waste: float = 1.5):
-    "Consecutive row clusters grouped while rows × (union of their kept columns) ≤ entries and ≤ waste × the kept terms"
+    "Consecutive row clusters grouped while rows × their kept columns ≤ entries and ≤ waste × kept: [(rows, column ids)]"
     counts_r, counts_c = rows.counts.tolist(), cols.counts.to(torch.float64)
     kept_cols = (keep * counts_c).sum(1).tolist()
     groups, start, union, n, kept = [], 0, None, 0, 0.
     def close(stop, union):
-        J = union.nonzero()[:, 0]
-        idx = range_indices(cols.offsets[J], cols.counts[J])
-        groups.append((slice(int(rows.offsets[start]), int(rows.offsets[stop])), idx))
+        groups.append((slice(int(rows.offsets[start]), int(rows.offsets[stop])), union.nonzero()[:, 0]))
     for I in range(rows.K):
         new = keep[I] if union is None else union | keep[I]
         if union is not None:
@@ -112,6 +110,10 @@ def column_groups(keep: torch.Tensor, rows: Clusters, cols: Clusters, entries: i
         union, n, kept = new, n + counts_r[I], kept + counts_r[I] * kept_cols[I]
     close(rows.K, union)
     return groups
+
+def members(c: Clusters, J: torch.Tensor) -> torch.Tensor:
+    "The sorted positions of the points of clusters J"
+    return range_indices(c.offsets[J], c.counts[J])
 
 # %% ../nbs/29_multiscale.ipynb #e1a7c0d3
 def singletons(z: torch.Tensor) -> Clusters:
@@ -158,8 +160,11 @@ class MultiscaleGeometry(BlockedGeometry):
         if (rows, cols) not in self.groups: return super().block_softmin(eps, rows, cols, h, detach)
         X, Y = self.sorted[rows], self.sorted[cols].detach() if detach else self.sorted[cols]
         hs = h[..., self.clusters[cols].perm]
-        out = torch.cat([self.softmin_points(eps, X[:, r], Y[:, idx], hs[..., idx]) for r, idx in self.groups[rows, cols]], -1)
-        return out[..., self.clusters[rows].inv]
+        C, out = self.clusters[cols], []
+        for r, J in self.groups[rows, cols]:
+            idx = members(C, J)
+            out.append(self.softmin_points(eps, X[:, r], Y[:, idx], hs[..., idx]))
+        return torch.cat(out, -1)[..., self.clusters[rows].inv]
 
     def from_coarse(self, eps: float, uc: torch.Tensor, wc: torch.Tensor, blocks, rho, T=None) -> torch.Tensor:
         "Fine potentials (B,K,L) from coarse ones uc (B,K,Kx+Ky) and log-weights wc: λ·(every block's extension)"
