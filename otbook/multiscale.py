@@ -7,13 +7,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import partial
 import torch
-from .geometry import BLOCKS, GEOMETRIES, BlockedGeometry, choose_backend, logsumexp
+from .geometry import BLOCKS, GEOMETRIES, BlockedGeometry, choose_backend, keops, keops_lse, keops_works, logsumexp
 from .loop import SinkhornResult, dampening, log_weights, sinkhorn_loop, extrapolate
 
 # %% auto #0
 __all__ = ['grid_labels', 'z_order', 'Clusters', 'clusterize', 'range_indices', 'segment_max', 'distance_cost',
-           'cluster_cost_bound', 'column_groups', 'members', 'singletons', 'extension_keep', 'MultiscaleGeometry',
-           'MultiscaleResult', 'final_update', 'default_cluster_scale', 'jump_index', 'multiscale_loop']
+           'cluster_cost_bound', 'segment_max_product', 'log_plan_bound', 'column_groups', 'members', 'keops_ranges',
+           'singletons', 'extension_keep', 'MultiscaleGeometry', 'MultiscaleResult', 'final_update',
+           'default_cluster_scale', 'jump_index', 'multiscale_loop']
 
 # %% ../nbs/29_multiscale.ipynb #e8e7cac7
 def grid_labels(x: torch.Tensor, scale: float) -> torch.Tensor:
@@ -92,6 +93,26 @@ def cluster_cost_bound(p: int, c1, r1, c2, r2) -> torch.Tensor:
     "A lower bound (K1,K2) of the cost between the points of balls (c1_I, r1_I) and (c2_J, r2_J)"
     return distance_cost(p, (torch.cdist(c1, c2) - r1[:, None] - r2[None, :]).clamp_min(0))
 
+def segment_max_product(v: torch.Tensor, Z: torch.Tensor, offsets: torch.Tensor, W: torch.Tensor, entries: int = 2 ** 22):
+    "max over each segment k of rows offsets[k]:offsets[k+1] of v_i + ⟨Z_i, W_J⟩, for every row W_J: (K, len(W))"
+    out, k, K = [], 0, len(offsets) - 1
+    while k < K:
+        stop = min(K, max(k + 1, int(torch.searchsorted(offsets, offsets[k] + entries // len(W), right=True)) - 1))
+        r = slice(int(offsets[k]), int(offsets[stop]))
+        out.append(torch.segment_reduce(torch.addmm(v[r, None], Z[r], W.T), 'max', offsets=offsets[k:stop + 1] - offsets[k], axis=0))
+        k = stop
+    return torch.cat(out)
+
+def log_plan_bound(p: int, R, X, f, C, Y, g) -> torch.Tensor:
+    "An upper bound (K_R, K_C) of f_i + g_j − C(x_i, y_j) over the members of each cluster pair: sorted points X, Y, potentials f, g"
+    if p != 2: return segment_max(f, R.offsets)[:, None] + segment_max(g, C.offsets)[None, :] - \
+        cluster_cost_bound(p, R.centroid, R.radius, C.centroid, C.radius)
+    o = torch.cat([R.centroid, C.centroid]).mean(0)  # an origin near both clouds: small products, little rounding
+    cx, cy, x, y = R.centroid - o, C.centroid - o, X - o, Y - o
+    A = segment_max_product(f - (x * x).sum(1) / 2, x - cx[R.labels[R.perm]], R.offsets, cy)
+    B = segment_max_product(g - (y * y).sum(1) / 2, y - cy[C.labels[C.perm]], C.offsets, cx)
+    return A + B.T + cx @ cy.T + R.radius[:, None] * C.radius[None, :]
+
 # %% ../nbs/29_multiscale.ipynb #eded10cf
 def column_groups(keep: torch.Tensor, rows: Clusters, cols: Clusters, entries: int, waste: float = 1.5):
     "Consecutive row clusters grouped while rows × their kept columns ≤ entries and ≤ waste × kept: [(rows, column ids)]"
@@ -115,6 +136,14 @@ def members(c: Clusters, J: torch.Tensor) -> torch.Tensor:
     "The sorted positions of the points of clusters J"
     return range_indices(c.offsets[J], c.counts[J])
 
+# %% ../nbs/29_multiscale.ipynb #a5995b40
+def keops_ranges(keep: torch.Tensor, rows: Clusters, cols: Clusters) -> tuple:
+    "KeOps's ranges of the kept pairs keep (K_rows, K_cols): (ranges_i, slices_i, redranges_j, ranges_j, slices_j, redranges_i)"
+    ri, rj = (torch.stack([c.offsets[:-1], c.offsets[1:]], 1) for c in (rows, cols))
+    J = keep.nonzero()[:, 1]  # row-major: the column ranges row cluster I reduces over, I after I
+    I = keep.T.nonzero()[:, 1]  # column-major: the row ranges of the transposed reduction (backward)
+    return ri, keep.sum(1).cumsum(0), rj[J], rj, keep.sum(0).cumsum(0), ri[I]
+
 # %% ../nbs/29_multiscale.ipynb #e1a7c0d3
 def singletons(z: torch.Tensor) -> Clusters:
     "The points z (K,D) as K clusters of one point each"
@@ -133,6 +162,7 @@ class MultiscaleGeometry(BlockedGeometry):
     "Clusters of each cloud: a coarse geometry on their centroids, and soft-mins on the points over kept blocks"
     name = 'multiscale'
     entries = 2 ** 21  # numbers in one (rows, kept columns) block
+    engine = 'auto'  # soft-mins on the points: 'torch' (row groups), 'keops' (ranges), 'auto' (KeOps on CUDA where it works)
 
     def __init__(self, x, y, p=2, cost=None, a=None, b=None, scale: float = .05, labels=(None, None)):
         super().__init__(x, y, p, cost)
@@ -148,7 +178,11 @@ class MultiscaleGeometry(BlockedGeometry):
                                  self.cost.half_sq)
         self.coarse = GEOMETRIES[backend](xc, yc, p, cost)
         self.kept = {}  # (rows, cols) -> the kept cluster pairs (K_rows, K_cols), once truncated
-        self.groups = {}  # (rows, cols) -> blocks [(row slice, column indices)] covering the kept pairs
+        self.groups = {}  # (rows, cols) -> the kept pairs as the engine reduces over them (`sparse`)
+        self.keops = self.engine == 'keops' or self.engine == 'auto' and x.device.type == 'cuda' and keops_works()
+        if self.keops:
+            if keops() is None: raise ValueError("MultiscaleGeometry.engine: 'keops' needs pykeops (pip install pykeops)")
+            self.formula = self.cost.need('formula', 'multiscale')
 
     def coarsen(self, w: torch.Tensor) -> torch.Tensor:
         "The clusters' log-weights (B,K,Kx+Ky) of fine log-weights w (B,K,L)"
@@ -156,15 +190,25 @@ class MultiscaleGeometry(BlockedGeometry):
         return log_weights(torch.cat([w.new_zeros(*w.shape[:-1], c.K).index_add_(-1, c.labels, parts[s])
                                       for s, c in self.clusters.items()], -1))
 
+    def sparse(self, keep: torch.Tensor, R: Clusters, C: Clusters):
+        "The kept cluster pairs keep (K_R, K_C) as this engine reduces over them: KeOps ranges, or row groups"
+        return keops_ranges(keep, R, C) if self.keops else column_groups(keep, R, C, self.entries)
+
+    def sparse_softmin(self, eps, X, Y, h, C: Clusters, sparse=None) -> torch.Tensor:
+        "Soft-mins of the sorted rows X (B,n,D) over the kept columns of the sorted Y (B,m,D), h (B,m); None: all of them"
+        if self.keops:
+            P = torch.tensor([1 / eps], dtype=X.dtype, device=X.device)
+            lse = keops_lse(self.formula, X.shape[-1])
+            return -eps * lse(X[0].contiguous(), Y[0].contiguous(), h[0].contiguous()[:, None], P, ranges=sparse)[None, :, 0]
+        if sparse is None: return self.softmin_points(eps, X, Y, h)
+        return torch.cat([self.softmin_points(eps, X[:, r], Y[:, idx], h[..., idx])
+                          for r, J in sparse for idx in (members(C, J),)], -1)
+
     def block_softmin(self, eps, rows, cols, h, detach=True):
-        if (rows, cols) not in self.groups: return super().block_softmin(eps, rows, cols, h, detach)
-        X, Y = self.sorted[rows], self.sorted[cols].detach() if detach else self.sorted[cols]
-        hs = h[..., self.clusters[cols].perm]
-        C, out = self.clusters[cols], []
-        for r, J in self.groups[rows, cols]:
-            idx = members(C, J)
-            out.append(self.softmin_points(eps, X[:, r], Y[:, idx], hs[..., idx]))
-        return torch.cat(out, -1)[..., self.clusters[rows].inv]
+        if (rows, cols) not in self.groups and not self.keops: return super().block_softmin(eps, rows, cols, h, detach)
+        X, Y, C = self.sorted[rows], self.sorted[cols].detach() if detach else self.sorted[cols], self.clusters[cols]
+        out = self.sparse_softmin(eps, X, Y, h[..., C.perm], C, self.groups.get((rows, cols)))
+        return out[..., self.clusters[rows].inv]
 
     def from_coarse(self, eps: float, uc: torch.Tensor, wc: torch.Tensor, blocks, rho, T=None) -> torch.Tensor:
         "Fine potentials (B,K,L) from coarse ones uc (B,K,Kx+Ky) and log-weights wc: λ·(every block's extension)"
@@ -185,25 +229,23 @@ class MultiscaleGeometry(BlockedGeometry):
 
     def extend(self, eps: float, r: str, c: str, g, log_b, T=None) -> torch.Tensor:
         "−ε log Σ_J b_J exp((g_J − C(x_i, ȳ_J))/ε) at the points x_i of side r over the centroids of side c (kept ones if T)"
-        X, Yc, h = self.pts(r), self.coarse.pts(c, True), log_b + g / eps
-        if T is None: return self.softmin_points(eps, X, Yc, h)
-        R = self.clusters[r]
-        keep = extension_keep(self.p, R, Yc[0], g[0].detach(), log_b[0].detach(), eps, T)
-        X = self.sorted[r]
-        return torch.cat([self.softmin_points(eps, X[:, rows], Yc[:, J], h[:, J])
-                          for rows, J in column_groups(keep, R, singletons(Yc[0]), self.entries)], -1)[..., R.inv]
+        Yc, h = self.coarse.pts(c, True), log_b + g / eps
+        R, S = self.clusters[r], singletons(Yc[0])
+        keep = None if T is None else extension_keep(self.p, R, Yc[0], g[0].detach(), log_b[0].detach(), eps, T)
+        return self.sparse_softmin(eps, self.sorted[r], Yc, h, S, None if T is None else self.sparse(keep, R, S))[..., R.inv]
 
     def truncate(self, eps: float, u: torch.Tensor, blocks, T: float):
-        "Keep the cluster pairs where the plan of the potentials u (B,K,L) may exceed e^−T: a bound over each pair"
+        "Keep the cluster pairs where the plan of the potentials u (B,K,L) may exceed e^−T, and each row's and column's likeliest"
         for k, block in enumerate(blocks):
-            pot = self.split(u[0, k])
+            pot = {s: v[self.clusters[s].perm] for s, v in self.split(u[0, k]).items()}
             for r, c in BLOCKS[block]:
                 R, C = self.clusters[r], self.clusters[c]
-                fmax = segment_max(pot[r][R.perm], R.offsets)
-                gmax = segment_max(pot[c][C.perm], C.offsets)
-                bound = cluster_cost_bound(self.p, R.centroid, R.radius, C.centroid, C.radius)
-                self.kept[r, c] = keep = fmax[:, None] + gmax[None, :] - bound > -T * eps
-                self.groups[r, c] = column_groups(keep, R, C, self.entries)
+                if r > c and (c, r) in BLOCKS[block]: keep = self.kept[c, r].T  # the cross block's other half
+                else:
+                    bound = log_plan_bound(self.p, R, self.sorted[r][0].detach(), pot[r], C, self.sorted[c][0].detach(), pot[c])
+                    keep = (bound > -T * eps) | (bound == bound.max(1, keepdim=True).values) | \
+                        (bound == bound.max(0, keepdim=True).values)
+                self.kept[r, c], self.groups[r, c] = keep, self.sparse(keep, R, C)
 
 # %% ../nbs/29_multiscale.ipynb #a2164335
 @dataclass

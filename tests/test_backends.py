@@ -136,9 +136,10 @@ def big_clouds(N=120, M=80, seed=0, mass_b=1.):
 
 @pytest.mark.parametrize('truncate', [None, 5])
 @pytest.mark.parametrize('kw', MULTISCALE, ids=str)
-def test_multiscale_with_tol_gives_the_dense_values_and_gradients(kw, truncate, monkeypatch):
+def test_multiscale_with_tol_gives_the_dense_values_and_gradients(kw, truncate, monkeypatch, engine='torch'):
     from otbook.multiscale import MultiscaleGeometry
     monkeypatch.setattr(MultiscaleGeometry, 'entries', 500)  # several blocks of kept pairs
+    monkeypatch.setattr(MultiscaleGeometry, 'engine', engine)
     args = big_clouds(mass_b=1. if 'reach' not in kw else 1.3)
     ms = dict(kw, blur=.1, tol=1e-9, cluster_scale=.2, truncate=truncate)
     (v, g), (v0, g0) = (value_and_grads(SamplesLoss(**ms, backend=bk), *args) for bk in ('multiscale', 'tensorized'))
@@ -150,6 +151,14 @@ def test_multiscale_with_tol_gives_the_dense_values_and_gradients(kw, truncate, 
     assert rel(v, v0) < 1e-6
     for u, u0 in zip(g, g0): assert rel(u, u0) < 1e-6
     assert rel(F, F0) < 1e-6 and rel(G, G0) < 1e-6
+
+
+@pytest.mark.pykeops
+@pytest.mark.parametrize('truncate', [None, 5])
+@pytest.mark.parametrize('kw', [dict(), dict(p=1, reach=.5, debias=False)], ids=str)
+def test_multiscale_keops_engine_gives_the_dense_values_and_gradients(kw, truncate, monkeypatch):
+    "KeOps's block-sparse ranges (truncate=5) and full reductions (None), values and every gradient"
+    test_multiscale_with_tol_gives_the_dense_values_and_gradients(kw, truncate, monkeypatch, engine='keops')
 
 
 def test_multiscale_default_accuracy():
