@@ -228,11 +228,12 @@ class MultiscaleGeometry(BlockedGeometry):
         return torch.cat([parts[s][..., c.labels] for s, c in self.clusters.items()], -1)
 
     def extend(self, eps: float, r: str, c: str, g, log_b, T=None) -> torch.Tensor:
-        "−ε log Σ_J b_J exp((g_J − C(x_i, ȳ_J))/ε) at the points x_i of side r over the centroids of side c (kept ones if T)"
+        "−ε log Σ_J b_J exp((g_J − C(x_i, ȳ_J))/ε) at the points x_i of side r over the centroids of side c (kept ones if T, torch)"
         Yc, h = self.coarse.pts(c, True), log_b + g / eps
         R, S = self.clusters[r], singletons(Yc[0])
-        keep = None if T is None else extension_keep(self.p, R, Yc[0], g[0].detach(), log_b[0].detach(), eps, T)
-        return self.sparse_softmin(eps, self.sorted[r], Yc, h, S, None if T is None else self.sparse(keep, R, S))[..., R.inv]
+        if T is None or self.keops: return self.sparse_softmin(eps, self.sorted[r], Yc, h, S)[..., R.inv]  # KeOps: all K
+        keep = extension_keep(self.p, R, Yc[0], g[0].detach(), log_b[0].detach(), eps, T)
+        return self.sparse_softmin(eps, self.sorted[r], Yc, h, S, self.sparse(keep, R, S))[..., R.inv]
 
     def truncate(self, eps: float, u: torch.Tensor, blocks, T: float):
         "Keep the cluster pairs where the plan of the potentials u (B,K,L) may exceed e^−T, and each row's and column's likeliest"
