@@ -161,8 +161,11 @@ def test_multiscale_keops_engine_gives_the_dense_values_and_gradients(kw, trunca
     test_multiscale_with_tol_gives_the_dense_values_and_gradients(kw, truncate, monkeypatch, engine='keops')
 
 
-def test_multiscale_default_accuracy():
+@pytest.mark.parametrize('engine', ['torch', pytest.param('keops', marks=pytest.mark.pykeops)])
+def test_multiscale_default_accuracy(engine, monkeypatch):
     "No tol: ending on the clusters (2-D) stays within 0.2 % of the same-schedule dense value at 3000 points"
+    from otbook.multiscale import MultiscaleGeometry
+    monkeypatch.setattr(MultiscaleGeometry, 'engine', engine)
     a, x, b, y = big_clouds(N=3000, M=3000, seed=1)
     v, v0 = (SamplesLoss(blur=.05, backend=bk)(a, x, b, y) for bk in ('multiscale', 'tensorized'))
     assert rel(v, v0) < 2e-3
