@@ -14,9 +14,9 @@ from torch.utils.checkpoint import checkpoint
 from .utils import sqdist
 
 # %% auto #0
-__all__ = ['FORMS', 'COSTS', 'KERNELS', 'BLOCKS', 'GEOMETRIES', 'ONLINE_MAX_DIM', 'MULTISCALE_MIN', 'keops', 'lazy_pair',
+__all__ = ['FORMS', 'COSTS', 'KERNELS', 'LOG2E', 'BLOCKS', 'GEOMETRIES', 'ONLINE_MAX_DIM', 'MULTISCALE_MIN', 'keops', 'lazy_pair',
            'sq_dists', 'half_sq_dists', 'dists', 'lazy_sq_dists', 'Cost', 'as_cost', 'Kernel', 'as_kernel', 'exp_floor',
-           'finite_or_zero', 'lse_', 'logsumexp', 'softmin_dense', 'row_blocks', 'SoftminSqEuclidean',
+           'finite_or_zero', 'exp_shifted_', 'lse_', 'logsumexp', 'softmin_dense', 'row_blocks', 'SoftminSqEuclidean',
            'softmin_sqeuclidean', 'Geometry', 'CloudGeometry', 'available_memory', 'check_fits', 'tensorized_bytes',
            'plan_bytes', 'TensorizedGeometry', 'blockwise', 'BlockedGeometry', 'keops_works', 'keops_lse',
            'OnlineGeometry', 'MatrixGeometry', 'choose_backend']
@@ -127,10 +127,16 @@ def finite_or_zero(m: torch.Tensor) -> torch.Tensor:
     "m where it is finite, 0 elsewhere (a row of −inf shifted by 0 stays −inf)"
     return torch.where(m.isfinite(), m, torch.zeros_like(m))
 
+LOG2E = 1 / math.log(2)
+
+def exp_shifted_(buf: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
+    "exp(buf − shift) in place, the exponent floored at `exp_floor`, computed as 2^((buf − shift)·log2 e)"
+    return torch.add(-LOG2E * shift, buf, alpha=LOG2E, out=buf).clamp_min_(LOG2E * exp_floor(buf.dtype)).exp2_()
+
 def lse_(buf: torch.Tensor) -> torch.Tensor:
     "log Σ_j exp(buf_ij) along the last axis, computed in place (`buf` is overwritten)"
     m = buf.amax(-1, keepdim=True)
-    terms = buf.sub_(finite_or_zero(m)).clamp_min_(exp_floor(buf.dtype)).exp_()
+    terms = exp_shifted_(buf, finite_or_zero(m))
     return (m + terms.sum(-1, keepdim=True).log()).squeeze(-1)
 
 def logsumexp(z: torch.Tensor) -> torch.Tensor:
@@ -174,7 +180,7 @@ class SoftminSqEuclidean(torch.autograd.Function):
         buf = hy.new_empty(*x.shape[:-2], blocks[0].stop, y.shape[-2])
         for r in blocks:
             W = torch.baddbmm(hy[..., None, :], x[..., r, :], y.mT, alpha=1 / ctx.eps, out=buf[..., :r.stop - r.start, :])
-            W.sub_(lse[..., r, None]).clamp_min_(exp_floor(W.dtype)).exp_().mul_(g[..., r, None])  # W_ij = g_i s_ij, s the soft-min's weights
+            exp_shifted_(W, lse[..., r, None]).mul_(g[..., r, None])  # W_ij = g_i s_ij, s the soft-min's weights
             if need_y or need_h: col += W.sum(-2)
             if need_x: gx[..., r, :] = g[..., r, None] * x[..., r, :] - W @ y
             if need_y: gy -= W.mT @ x[..., r, :]
